@@ -1,0 +1,349 @@
+//! The configuration types. Their doc comments are the manual: `docs/config.md` and the
+//! example file are generated from them (see [`crate::markdown_reference`]), so a comment
+//! here is written for an operator, not for a Rust programmer.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Serialize};
+
+use crate::origin::Origin;
+
+/// calm reads its whole configuration from one TOML file, given as `calm serve --config FILE`.
+/// Every key has a default, so an empty file, or no file at all, is a working development
+/// configuration: loopback listeners on high ports, a local domain, data under `./calm-data`
+/// and a self-signed certificate. Unknown keys are errors, so a typo never passes silently.
+///
+/// Relative paths are relative to the directory of the configuration file (for the built-in
+/// configuration, to the current directory). `calm check` reports mistakes with file and line;
+/// `calm config example` prints the complete commented file shown at the end of this page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Identity of this server, where it keeps its data and which mail is its own.
+    pub server: Server,
+    /// The sockets calm accepts SMTP connections on, one `[[listener]]` table each.
+    /// Writing any `[[listener]]` table replaces the whole built-in list.
+    #[serde(rename = "listener")]
+    pub listeners: Vec<Listener>,
+    /// The certificate offered by STARTTLS and implicit-TLS listeners.
+    pub tls: Tls,
+    /// Where users, aliases and virtual addresses come from, and how addresses are matched.
+    pub accounts: Accounts,
+    /// Protocol limits that protect the server from clients, and clients from each other.
+    pub limits: Limits,
+    /// Tuning of the durable spool that holds accepted mail until it is delivered.
+    pub spool: Spool,
+    /// Logging: the structured event log and the diagnostic log.
+    pub log: Log,
+    /// Where this configuration came from; used only for diagnostics (file and line).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) origin: Origin,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: Server::default(),
+            listeners: Role::ALL
+                .iter()
+                .map(|&role| Listener::dev_default(role))
+                .collect(),
+            tls: Tls::default(),
+            accounts: Accounts::default(),
+            limits: Limits::default(),
+            spool: Spool::default(),
+            log: Log::default(),
+            origin: Origin::default(),
+        }
+    }
+}
+
+/// Identity of this server, where it keeps its data and which mail is its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// The fully qualified domain name of this host. It is announced in the SMTP greeting and
+    /// EHLO reply (RFC 5321 §4.1.1.1) and written into Received headers; it should match the
+    /// reverse DNS of the public address so that other servers trust it.
+    pub hostname: String,
+    /// Directory holding the spool, the mailboxes, the generated TLS certificate and, unless
+    /// configured elsewhere, the users file and the event log. Created on start-up if missing.
+    #[schemars(extend("format" = "path"))]
+    pub data_dir: PathBuf,
+    /// Domains whose mail is delivered into local mailboxes. Mail for any other domain is relayed
+    /// only for authenticated users and clients in `lan_networks`.
+    pub local_domains: Vec<String>,
+    /// Networks (CIDR notation) whose clients may relay through an `mx` listener without
+    /// authenticating. Keep this to networks you control: `0.0.0.0/0` makes an open relay.
+    #[schemars(with = "Vec<Cidr>")]
+    pub lan_networks: Vec<IpNet>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            hostname: "localhost".to_owned(),
+            data_dir: PathBuf::from("calm-data"),
+            local_domains: vec!["localhost".to_owned(), "example.test".to_owned()],
+            // 127.0.0.0/8 is the whole loopback range (RFC 1122 §3.2.1.3), not just .1.
+            lan_networks: vec![
+                IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(127, 0, 0, 0), 8)),
+                IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::LOCALHOST, 128)),
+            ],
+        }
+    }
+}
+
+/// Schema stand-in for [`IpNet`], which does not implement `JsonSchema`: a string in CIDR
+/// notation, so the generated manual can say so.
+struct Cidr;
+
+impl JsonSchema for Cidr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Cidr".into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({ "type": "string", "format": "cidr" })
+    }
+}
+
+/// Each listener needs all three keys: `name`, `role` and `address`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// A short unique name for this listener, used in logs and metrics.
+    pub name: String,
+    /// What the listener is for. The usual ports are 25 for `mx`, 587 for `submission` and 465
+    /// for `submissions`.
+    pub role: Role,
+    /// IP address and port to listen on, for example `"0.0.0.0:25"` or `"[::]:587"`.
+    #[schemars(extend("format" = "socket-address"))]
+    pub address: SocketAddr,
+}
+
+impl Listener {
+    /// The listener the built-in configuration has for `role`: loopback on a high port, so that
+    /// a development server needs no privileges and is reachable only from this host.
+    pub fn dev_default(role: Role) -> Self {
+        let port = match role {
+            Role::Mx => 2525,
+            Role::Submission => 2587,
+            Role::Submissions => 2465,
+        };
+        Self {
+            name: role.as_str().to_owned(),
+            role,
+            address: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)),
+        }
+    }
+}
+
+/// What a listener is for; it decides which SMTP extensions are offered and who may relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Incoming mail from other servers (RFC 5321). No AUTH is offered; relaying only for
+    /// `lan_networks`, and only local domains are accepted as recipients from anyone else.
+    Mx,
+    /// Message submission (RFC 6409): STARTTLS (RFC 3207) is required before AUTH.
+    Submission,
+    /// Message submission over implicit TLS (RFC 8314 §3.3).
+    Submissions,
+}
+
+impl Role {
+    /// Every role, in the order the built-in listeners are listed.
+    pub const ALL: [Role; 3] = [Role::Mx, Role::Submission, Role::Submissions];
+
+    /// The name used in the configuration file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Mx => "mx",
+            Role::Submission => "submission",
+            Role::Submissions => "submissions",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The certificate offered by STARTTLS and implicit-TLS listeners. When neither `cert` nor `key`
+/// is set, a self-signed certificate for `server.hostname` is generated in `<data_dir>/tls`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// PEM file with the certificate chain, leaf certificate first. Set together with `key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"/etc/calm/tls/fullchain.pem", extend("format" = "path"))]
+    pub cert: Option<PathBuf>,
+    /// PEM file with the private key of the certificate. Set together with `cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"/etc/calm/tls/privkey.pem", extend("format" = "path"))]
+    pub key: Option<PathBuf>,
+}
+
+/// Where users, aliases and virtual addresses come from, and how addresses are matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Accounts {
+    /// The users file: one user per line with a password hash. When unset, `<data_dir>/users`,
+    /// which calm creates empty if it is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"users", extend("format" = "path"))]
+    pub users_file: Option<PathBuf>,
+    /// A Postfix-style aliases file (`name: target, target`). Unset means no aliases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"aliases", extend("format" = "path"))]
+    pub aliases_file: Option<PathBuf>,
+    /// A Postfix-style virtual file (`address target`). Unset means no virtual addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"virtual", extend("format" = "path"))]
+    pub virtual_file: Option<PathBuf>,
+    /// The character that separates a user from a free-form tag, so that `alice+news@` reaches
+    /// `alice@` (sub-addressing, RFC 5233). An empty string turns sub-addressing off.
+    #[serde(with = "separator")]
+    #[schemars(with = "String", length(max = 1))]
+    pub subaddress_separator: Option<char>,
+    /// Where mail goes for an unknown user of a local domain: domain to address. A domain
+    /// without an entry rejects unknown users (550 5.1.1), which is the safe default.
+    #[schemars(example = catch_all_example())]
+    pub catch_all: BTreeMap<String, String>,
+    /// Whether an authenticated user may only use their own addresses (and the aliases that
+    /// lead to them) as envelope sender. Turning this off lets any user forge any sender.
+    pub sender_must_own_address: bool,
+}
+
+fn catch_all_example() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "example.test".to_owned(),
+        "postmaster@example.test".to_owned(),
+    )])
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
+            users_file: None,
+            aliases_file: None,
+            virtual_file: None,
+            subaddress_separator: Some('+'),
+            catch_all: BTreeMap::new(),
+            sender_must_own_address: true,
+        }
+    }
+}
+
+/// `Option<char>` as a string of zero or one character, because TOML has no null: `""` is
+/// "no separator".
+mod separator {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(value: &Option<char>, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 4];
+        s.serialize_str(value.map_or("", |c| c.encode_utf8(&mut buf)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<char>, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => Ok(None),
+            (Some(c), None) => Ok(Some(c)),
+            (Some(_), Some(_)) => Err(D::Error::custom(format!(
+                "expected a single character or \"\", found {text:?}"
+            ))),
+        }
+    }
+}
+
+/// Protocol limits that protect the server from clients, and clients from each other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest message accepted, in bytes, announced with the SIZE extension (RFC 1870).
+    pub max_message_size: u64,
+    /// Most recipients accepted for one message. RFC 5321 §4.5.3.1.8 asks for at least 100.
+    pub max_recipients: usize,
+    /// Seconds to wait for the next command before closing the connection. RFC 5321 §4.5.3.2.7
+    /// asks for at least 5 minutes.
+    pub command_timeout_secs: u64,
+    /// Seconds to wait for more message data during DATA before giving up on the message.
+    pub data_timeout_secs: u64,
+    /// Protocol errors (bad commands, bad sequence) tolerated on one connection before it is
+    /// closed with 421.
+    pub max_errors: u32,
+    /// Failed AUTH attempts allowed on one connection before it is closed with 421.
+    pub max_auth_failures: u32,
+    /// Milliseconds an `mx` listener waits before sending its greeting; clients that talk before
+    /// the greeting (a common spam-bot trait, RFC 5321 §4.3.1) are rejected. 0 turns this off.
+    pub mx_greeting_delay_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_size: 25 * 1024 * 1024,
+            max_recipients: 100,
+            command_timeout_secs: 300,
+            data_timeout_secs: 600,
+            max_errors: 10,
+            max_auth_failures: 3,
+            mx_greeting_delay_ms: 300,
+        }
+    }
+}
+
+/// Tuning of the durable spool that holds accepted mail until it is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Spool {
+    /// Most messages made durable by one shared fsync. Larger batches raise throughput under
+    /// load; a message is never acknowledged before its batch is on disk.
+    pub group_commit_max_batch: usize,
+}
+
+impl Default for Spool {
+    fn default() -> Self {
+        Self {
+            group_commit_max_batch: 256,
+        }
+    }
+}
+
+/// Logging: the structured event log and the diagnostic log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    /// The event log: one JSON object per line for every connection, verdict, delivery attempt,
+    /// bounce and auth failure. When unset, `<data_dir>/events.jsonl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"/var/log/calm/events.jsonl", extend("format" = "path"))]
+    pub event_log: Option<PathBuf>,
+    /// Verbosity of the diagnostic log on standard error: `error`, `warn`, `info`, `debug` or
+    /// `trace`, or a filter such as `info,calm_smtp_server=debug`.
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            event_log: None,
+            level: "info".to_owned(),
+        }
+    }
+}
