@@ -163,6 +163,14 @@ impl Directory {
     }
 
     /// Where mail for `address` (`local@domain`, any case) goes.
+    ///
+    /// For a local domain the first match wins: exact virtual key → user → alias (by local
+    /// part, configured local domains only) → the same three with the sub-address stripped
+    /// (`bob+tag` → `bob`) → virtual `@domain` catch-all → settings catch-all → `Unknown`.
+    /// Targets are expanded the same way, recursively; an address that maps to itself (or an
+    /// alias target `\name`) is delivered as it is. Loops, dead ends and runaway expansions
+    /// give [`Resolution::Failed`]. A non-local domain is `NotLocal` unless a virtual key
+    /// rewrites the address.
     pub fn resolve(&self, address: &str) -> Resolution {
         resolve::resolve(&self.inner, &address::key(address))
     }

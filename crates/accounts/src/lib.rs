@@ -48,6 +48,8 @@ mod atomic;
 mod directory;
 mod error;
 mod lines;
+#[cfg(test)]
+mod never_panic;
 mod password;
 mod resolve;
 mod target;
