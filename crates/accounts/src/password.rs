@@ -159,7 +159,7 @@ impl PasswordHash {
     /// Checks `password` against the hash. Slow by design; never panics.
     ///
     /// The final comparison is constant-time in every scheme (the hash crates compare with
-    /// `subtle`-style equality; `{PLAIN}` uses [`ct_eq`]).
+    /// `subtle`-style equality; `{PLAIN}` uses a fold over XORed bytes).
     pub fn verify(&self, password: &str) -> bool {
         let hash = self.stored.get(self.start..).unwrap_or_default();
         let password = password.as_bytes();
