@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 command -v swaks >/dev/null || need_pkgs+=(swaks)
+# swaks needs these for --tls / --tls-on-connect
+perl -MNet::SSLeay -e1 2>/dev/null || need_pkgs+=(libnet-ssleay-perl)
+perl -MIO::Socket::SSL -e1 2>/dev/null || need_pkgs+=(libio-socket-ssl-perl)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || need_pkgs+=(postfix)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)
@@ -39,3 +42,14 @@ done
 echo "== tests"
 cargo build --workspace --locked
 cargo test --workspace --locked
+
+echo "== fuzz targets build and survive a short run (nightly + cargo-fuzz)"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+(
+  cd fuzz
+  cargo +nightly fuzz build
+  for target in $(cargo +nightly fuzz list); do
+    cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="${CALM_FUZZ_SECONDS:-15}" -runs=2000000 2>&1 | tail -n 2
+  done
+)
+echo "== all checks passed"

@@ -1,5 +1,17 @@
 //! `calm`: one binary for a complete, legible mail service.
+//!
+//! `main` only parses the command line and hands over to `cli`; each subcommand lives in its own
+//! file under `cli/`. This is the only crate that uses `anyhow`: libraries return typed errors,
+//! and here they become messages for an operator.
 
-fn main() {
-    println!("calm: nothing implemented yet");
+mod accounts;
+mod backend;
+mod cli;
+mod router;
+mod tls;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
 }

@@ -1,0 +1,132 @@
+//! The command line. One file per subcommand; this file only declares them.
+
+mod check;
+mod config;
+mod devuser;
+mod queue;
+mod serve;
+mod user;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// calm: a mail server you can reason about.
+#[derive(Parser)]
+#[command(name = "calm", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the mail server (on built-in defaults when no --config is given).
+    Serve(ConfigArg),
+    /// Check a configuration and the files it names; every problem names file and line.
+    Check(ConfigArg),
+    /// Print a fully commented example configuration, or the configuration reference.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Manage users in the users file.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Look at the queue of mail waiting for remote delivery.
+    Queue {
+        #[command(subcommand)]
+        command: queue::QueueCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Not implemented yet: run policy against known cases (planned: the policy engine).
+    Simulate(Unbuilt),
+    /// Not implemented yet: check, simulate and swap in a new configuration.
+    Reload(Unbuilt),
+    /// Not implemented yet: return to the previous configuration.
+    Rollback(Unbuilt),
+    /// Not implemented yet: summaries of the event log.
+    Report(Unbuilt),
+    /// Not implemented yet: check the runbook situations against live data.
+    Doctor(Unbuilt),
+    /// Not implemented yet: DNS hygiene checks (FCrDNS, MX, SPF, DKIM, DMARC).
+    Dns(Unbuilt),
+    /// Not implemented yet: import Postfix maps or Dovecot users.
+    Import(Unbuilt),
+    /// Not implemented yet: list, release and delete quarantined mail.
+    Quarantine(Unbuilt),
+}
+
+/// `--config FILE`, optional everywhere: without it calm uses its built-in defaults.
+#[derive(clap::Args, Clone)]
+pub struct ConfigArg {
+    /// The configuration file (TOML). Without it: the built-in defaults.
+    #[arg(long, short = 'c', global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of a command that is not built yet (accepted so the message can be plain).
+#[derive(clap::Args)]
+struct Unbuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _args: Vec<String>,
+}
+
+/// Runs the command line and turns errors into a message and exit status 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let name = command_name(&cli.command);
+    let result = match cli.command {
+        Command::Serve(c) => serve::run(c.config.as_deref()),
+        Command::Check(c) => check::run(c.config.as_deref()),
+        Command::Config(c) => config::run(c),
+        Command::User { command, config } => user::run(command, config.config.as_deref()),
+        Command::Queue { command, config } => queue::run(command, config.config.as_deref()),
+        _ => return unbuilt(name),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("calm {name}: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Serve(_) => "serve",
+        Command::Check(_) => "check",
+        Command::Config(_) => "config",
+        Command::User { .. } => "user",
+        Command::Queue { .. } => "queue",
+        Command::Simulate(_) => "simulate",
+        Command::Reload(_) => "reload",
+        Command::Rollback(_) => "rollback",
+        Command::Report(_) => "report",
+        Command::Doctor(_) => "doctor",
+        Command::Dns(_) => "dns",
+        Command::Import(_) => "import",
+        Command::Quarantine(_) => "quarantine",
+    }
+}
+
+fn unbuilt(name: &str) -> ExitCode {
+    eprintln!(
+        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list."
+    );
+    ExitCode::from(2)
+}
+
+/// Loads the configuration file, or the built-in defaults; the flag says which.
+pub fn load_config(path: Option<&Path>) -> Result<(calm_config::Config, bool)> {
+    match path {
+        Some(p) => Ok((calm_config::Config::load(p)?, false)),
+        None => Ok((calm_config::Config::builtin(), true)),
+    }
+}

@@ -1,0 +1,44 @@
+//! Delivery-time routing: envelope recipients to Maildirs or the outbound queue.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use calm_accounts::{Resolution, Target};
+use calm_queue::{Route, Router};
+
+use crate::accounts::LiveDirectory;
+
+/// Routes through the live user directory; mailboxes live under `mail_base/DOMAIN/LOCAL`.
+pub struct DirectoryRouter {
+    pub directory: Arc<LiveDirectory>,
+    pub mail_base: PathBuf,
+}
+
+impl Router for DirectoryRouter {
+    fn route(&self, rcpt: &str) -> Vec<Route> {
+        match self.directory.current().resolve(rcpt) {
+            Resolution::NotLocal => vec![Route::Remote(rcpt.to_string())],
+            Resolution::Unknown => {
+                vec![Route::Unroutable {
+                    reason: "no such user (it was valid when the message was accepted)".into(),
+                }]
+            }
+            Resolution::Deliver(targets) => targets.into_iter().map(|t| self.target(t)).collect(),
+            Resolution::Failed(e) => vec![Route::Unroutable {
+                reason: e.to_string(),
+            }],
+        }
+    }
+}
+
+impl DirectoryRouter {
+    fn target(&self, target: Target) -> Route {
+        match target {
+            Target::Mailbox(user) => Route::Mailbox {
+                dir: calm_maildir::mailbox_dir(&self.mail_base, &user),
+                user,
+            },
+            Target::Forward(address) => Route::Remote(address),
+        }
+    }
+}

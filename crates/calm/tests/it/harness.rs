@@ -1,0 +1,304 @@
+//! Starting calm as a real process on free loopback ports, and a small blocking SMTP client.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The calm binary under test.
+pub fn calm_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_calm")
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for calm to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `calm ARGS`, returning (status ok, stdout, stderr).
+pub fn calm(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(calm_bin()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// A calm configuration in a temporary directory, with one user `bob@example.test` / `secret`.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub mx: u16,
+    pub submission: u16,
+    pub submissions: u16,
+}
+
+impl Setup {
+    pub fn new() -> Setup {
+        Self::build("127.0.0.2/32", "", "")
+    }
+
+    /// `lan` is the relay network list; `server_extra` goes into `[server]`, `extra` after it.
+    pub fn build(lan: &str, server_extra: &str, extra: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let (mx, submission, submissions) = (free_port(), free_port(), free_port());
+        let config = format!(
+            r#"[server]
+hostname = "mx.example.test"
+data_dir = "data"
+local_domains = ["example.test", "localhost"]
+lan_networks = ["{lan}"]
+{server_extra}
+
+[[listener]]
+name = "mx"
+role = "mx"
+address = "127.0.0.1:{mx}"
+
+[[listener]]
+name = "submission"
+role = "submission"
+address = "127.0.0.1:{submission}"
+
+[[listener]]
+name = "submissions"
+role = "submissions"
+address = "127.0.0.1:{submissions}"
+
+[limits]
+mx_greeting_delay_ms = 0
+{extra}
+"#
+        );
+        std::fs::write(dir.path().join("calm.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        let setup = Setup {
+            dir,
+            mx,
+            submission,
+            submissions,
+        };
+        let (ok, out, err) = calm(&[
+            "user",
+            "add",
+            "bob@example.test",
+            "--password",
+            "secret",
+            "--config",
+            &setup.config(),
+        ]);
+        assert!(ok, "user add failed: {out} {err}");
+        setup
+    }
+
+    pub fn config(&self) -> String {
+        self.dir.path().join("calm.toml").display().to_string()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Files in `new/` and `cur/` of a user's Maildir.
+    pub fn mailbox_files(&self, user: &str) -> Vec<PathBuf> {
+        let (local, domain) = user.split_once('@').unwrap();
+        let root = self.data().join("mail").join(domain).join(local);
+        let mut files = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(root.join(sub)) {
+                files.extend(entries.map(|e| e.unwrap().path()));
+            }
+        }
+        files
+    }
+
+    /// Waits until the user's mailbox holds `n` messages (or panics after 20 s).
+    pub fn wait_for_mail(&self, user: &str, n: usize) -> Vec<PathBuf> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let files = self.mailbox_files(user);
+            if files.len() >= n || Instant::now() > deadline {
+                assert_eq!(files.len(), n, "mailbox of {user}");
+                return files;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn start(&self) -> Server {
+        Server::start(&["serve", "--config", &self.config()], self.dir.path())
+    }
+
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.data().join("events.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// A running calm process; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+impl Server {
+    /// Starts calm and waits for its `ready` line.
+    pub fn start(args: &[&str], cwd: &Path) -> Server {
+        let mut child = Command::new(calm_bin())
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            out.lines()
+                .map_while(Result::ok)
+                .for_each(|l| drop(tx2.send((true, l))))
+        });
+        let err = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            err.lines()
+                .map_while(Result::ok)
+                .for_each(|l| drop(tx.send((false, l))))
+        });
+        let mut server = Server {
+            child,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok((true, line)) => {
+                    let ready = line.contains("calm: ready");
+                    server.stdout.push(line);
+                    if ready {
+                        return server;
+                    }
+                }
+                Ok((false, line)) => server.stderr.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = server.child.try_wait() {
+                        panic!(
+                            "calm exited with {status}: {:?} {:?}",
+                            server.stdout, server.stderr
+                        );
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!(
+            "calm did not become ready: {:?} {:?}",
+            server.stdout, server.stderr
+        );
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal blocking SMTP client for tests (plaintext only).
+pub struct Smtp {
+    reader: BufReader<TcpStream>,
+}
+
+/// A reply: code and full text (all lines joined by `\n`).
+pub type Reply = (u16, String);
+
+impl Smtp {
+    /// Connects and reads the greeting.
+    pub fn connect(port: u16) -> (Smtp, Reply) {
+        Self::try_connect(port).expect("connect to calm")
+    }
+
+    /// Like `connect`, but None when nothing listens (the server was killed).
+    pub fn try_connect(port: u16) -> Option<(Smtp, Reply)> {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut smtp = Smtp {
+            reader: BufReader::new(stream),
+        };
+        let greeting = smtp.read_reply();
+        Some((smtp, greeting))
+    }
+
+    /// Writes raw bytes; a write error shows up as code 0 on the next read.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let _ = self.reader.get_mut().write_all(bytes);
+    }
+
+    pub fn cmd(&mut self, line: &str) -> Reply {
+        self.send_raw(format!("{line}\r\n").as_bytes());
+        self.read_reply()
+    }
+
+    pub fn read_reply(&mut self) -> Reply {
+        let mut text = Vec::new();
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return (0, text.join("\n"));
+            }
+            let line = line.trim_end().to_string();
+            let code = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+            let more = line.as_bytes().get(3) == Some(&b'-');
+            text.push(line);
+            if !more {
+                return (code, text.join("\n"));
+            }
+        }
+    }
+
+    /// One whole transaction; Ok(queue id) on 250 after DATA.
+    pub fn send_mail(&mut self, from: &str, rcpts: &[&str], body: &str) -> Result<String, Reply> {
+        let r = self.cmd(&format!("MAIL FROM:<{from}>"));
+        if r.0 != 250 {
+            return Err(r);
+        }
+        for rcpt in rcpts {
+            let r = self.cmd(&format!("RCPT TO:<{rcpt}>"));
+            if r.0 != 250 {
+                self.cmd("RSET");
+                return Err(r);
+            }
+        }
+        let r = self.cmd("DATA");
+        if r.0 != 354 {
+            return Err(r);
+        }
+        self.send_raw(body.as_bytes());
+        let r = self.cmd(".");
+        if r.0 != 250 {
+            return Err(r);
+        }
+        Ok(r.1.rsplit(' ').next().unwrap_or_default().to_string())
+    }
+}
