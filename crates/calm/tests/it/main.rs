@@ -5,5 +5,6 @@
 mod cli;
 mod clients;
 mod crash;
+mod diskfull;
 mod harness;
 mod smtp;
