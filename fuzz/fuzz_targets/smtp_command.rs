@@ -7,14 +7,21 @@ use calm_smtp_proto::{Command, LineReader};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(cmd) = Command::parse(data) {
-        let text = cmd.to_string();
-        let again = Command::parse(text.as_bytes());
-        assert_eq!(again.as_ref(), Ok(&cmd), "display form {text:?} does not parse back");
-        // The error reply for any syntax error is well-formed too (exercised below).
-    } else if let Err(e) = Command::parse(data) {
-        let wire = e.reply().to_string();
-        assert_eq!(wire.matches("\r\n").count(), 1, "{wire:?}");
+    match Command::parse(data) {
+        Ok(cmd) => {
+            let text = cmd.to_string();
+            let again = Command::parse(text.as_bytes());
+            assert_eq!(
+                again.as_ref(),
+                Ok(&cmd),
+                "display form {text:?} does not parse back"
+            );
+        }
+        // Every syntax error maps to exactly one well-formed reply line.
+        Err(e) => {
+            let wire = e.reply().to_string();
+            assert_eq!(wire.matches("\r\n").count(), 1, "{wire:?}");
+        }
     }
     if let Ok(text) = std::str::from_utf8(data) {
         for utf8 in [false, true] {

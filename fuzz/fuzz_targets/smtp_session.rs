@@ -32,13 +32,17 @@ fn answer(s: &mut Session, action: Action) {
         Action::StartTls => return s.tls_established(),
         Action::Close(_) => return,
         Action::CheckSender(from) => match from.address() {
-            Some(a) if a.local().starts_with('x') => Answer::Sender(Err(Reply::sender_not_owned("no"))),
+            Some(a) if a.local().starts_with('x') => {
+                Answer::Sender(Err(Reply::sender_not_owned("no")))
+            }
             _ => Answer::Sender(Ok(())),
         },
         Action::CheckRecipient(a) if a.domain().ends_with("example.test") => {
             Answer::Recipient(RcptVerdict::Accept)
         }
-        Action::CheckRecipient(_) => Answer::Recipient(RcptVerdict::Reject(Reply::relay_denied("no"))),
+        Action::CheckRecipient(_) => {
+            Answer::Recipient(RcptVerdict::Reject(Reply::relay_denied("no")))
+        }
         Action::Authenticate { credentials, .. } => {
             Answer::Auth((credentials.password == "secret").then_some(credentials.username))
         }
