@@ -1,8 +1,8 @@
 //! [`Session`]: the per-connection SMTP server state machine.
 //!
 //! The machine owns the input buffer and all protocol state; the driver only moves bytes and
-//! answers questions. One [`State`] enum holds the mode, and every transition happens in one
-//! place (`handlers.rs` for commands, this file for data and answers).
+//! answers questions. One `State` enum holds the mode; transitions happen in `handlers.rs`
+//! (commands, SASL, answers) and in this file (greeting, data, TLS, timeout).
 
 use std::collections::VecDeque;
 
