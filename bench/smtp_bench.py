@@ -141,7 +141,9 @@ def one_run(server, a):
     shutil.rmtree(server.new_dir, ignore_errors=True)
     os.makedirs(server.new_dir, exist_ok=True)
     if server.name == "postfix":
-        shutil.chown(server.new_dir, "benchmail", "benchmail")
+        # virtual(8) delivers as benchmail: it must own the whole Maildir, not just new/
+        for root, dirs, _ in os.walk(server.mail):
+            shutil.chown(root, "benchmail", "benchmail")
     cmd = ["smtp-source", "-s", str(a.sessions), "-m", str(a.msgs), "-l", str(a.size), "-f", "a@test", "-t", "u@test"]
     if a.reuse:
         cmd.append("-d")
@@ -177,6 +179,7 @@ def main():
     if not os.path.exists(a.calm):
         subprocess.run(["cargo", "build", "--release", "-p", "calm"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="calm-bench-")
+    os.chmod(work, 0o755)  # Postfix daemons run as user postfix and must reach their queue
     servers = [Calm(work, a.calm), Postfix(work)]
     results = {s.name: [] for s in servers}
     try:
@@ -194,7 +197,8 @@ def main():
     print(f"median of {a.runs}:")
     for kind, i in (("accept", 0), ("end-to-end", 1)):
         c, pf = med["calm"][i], med["postfix"][i]
-        print(f"  {kind:10}  calm {c:7.0f} msg/s   postfix {pf:7.0f} msg/s   ratio calm/postfix {c / pf:5.2f}")
+        ratio = f"{c / pf:5.2f}" if pf else "n/a (postfix delivered nothing)"
+        print(f"  {kind:10}  calm {c:7.0f} msg/s   postfix {pf:7.0f} msg/s   ratio calm/postfix {ratio}")
 
 
 if __name__ == "__main__":

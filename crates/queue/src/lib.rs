@@ -45,6 +45,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+/// How many journal batches' worth of messages one delivery batch may take.
+const DELIVERY_BATCH_FACTOR: usize = 16;
+
 /// The envelope of an accepted message, as recorded in the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
@@ -244,8 +247,11 @@ impl Spool {
         })?;
         let deliverer =
             delivery::Deliverer::new(config.hostname, router, outbound, events, writer_tx.clone());
+        // A delivery batch may be larger than a journal batch: each costs two syncfs calls, so
+        // everything accepted while one runs should ride on the next.
+        let delivery_batch = max_batch * DELIVERY_BATCH_FACTOR;
         spawn("calm-delivery", move || {
-            deliverer.run(deliver_rx, max_batch)
+            deliverer.run(deliver_rx, delivery_batch)
         })?;
         Ok(Spool { writer: writer_tx })
     }
