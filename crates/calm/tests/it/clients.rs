@@ -179,3 +179,47 @@ fn curl_smtp_smtps_and_starttls() {
             .all(|f| std::fs::read_to_string(f).unwrap().contains("sent by curl"))
     );
 }
+
+#[test]
+fn submission_refuses_a_sender_the_user_does_not_own() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/smtplib_send.py");
+    let out = Command::new("python3")
+        .args([
+            script,
+            "--port",
+            &setup.submission.to_string(),
+            "--mode",
+            "starttls",
+        ])
+        .args(["--user", "bob@example.test", "--password", "secret"])
+        .args(["--from", "ceo@example.test", "--to", "bob@example.test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("553") && text.contains("not owned by user bob@example.test"),
+        "{text}"
+    );
+    // Bob's own address, sub-addressed, is his.
+    let ok = Command::new("python3")
+        .args([
+            script,
+            "--port",
+            &setup.submission.to_string(),
+            "--mode",
+            "starttls",
+        ])
+        .args(["--user", "bob@example.test", "--password", "secret"])
+        .args([
+            "--from",
+            "bob+news@example.test",
+            "--to",
+            "bob@example.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+}
