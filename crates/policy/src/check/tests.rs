@@ -1,0 +1,6 @@
+use super::*;
+
+#[test]
+fn placeholder_names() {
+    assert!(CHECK_NAMES.contains(&"client_in"));
+}
