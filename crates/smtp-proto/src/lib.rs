@@ -28,6 +28,7 @@
 //! assert_eq!(replies, [220, 250, 250]);
 //! ```
 
+pub mod client;
 mod command;
 mod data;
 mod line;
