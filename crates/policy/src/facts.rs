@@ -262,3 +262,56 @@ impl fmt::Display for Tables {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rdns_confirmation() {
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let names = vec!["a.example".to_string(), "b.example".to_string()];
+        let forward = |n: &str| match n {
+            "b.example" => vec!["::ffff:192.0.2.1".parse().unwrap()],
+            _ => vec!["192.0.2.9".parse().unwrap()],
+        };
+        assert_eq!(
+            Rdns::confirm(client, &names, forward),
+            Rdns::Confirmed("b.example")
+        );
+        assert_eq!(
+            Rdns::confirm(client, &names[..1], forward),
+            Rdns::Unconfirmed("a.example")
+        );
+        assert_eq!(Rdns::confirm(client, &[], forward), Rdns::Missing);
+        assert_eq!(Rdns::Confirmed("x").name(), Some("x"));
+        assert_eq!(Rdns::Missing.name(), None);
+    }
+
+    #[test]
+    fn tables_sets() {
+        let t = Tables::USERS.union(Tables::VIRTUAL);
+        assert!(t.contains(Tables::USERS) && !t.contains(Tables::ALIASES));
+        assert_eq!(t.to_string(), "users, virtual");
+        assert_eq!(Tables::ALL.minus(t), Tables::ALIASES);
+        assert_eq!(Tables::NONE.to_string(), "none");
+        assert_eq!(Tables::parse("aliases"), Some(Tables::ALIASES));
+        assert_eq!(Tables::parse("ldap"), None);
+    }
+
+    #[test]
+    fn derived_facts() {
+        let mut f = Facts::new("::ffff:10.0.0.1".parse().unwrap(), Role::Mx);
+        assert_eq!(f.client_ip().to_string(), "10.0.0.1");
+        f.sender = Some(Sender::Address("a@b.example"));
+        assert_eq!(f.sender_domain(), Some("b.example"));
+        f.sender = Some(Sender::Null);
+        assert_eq!(f.sender_domain(), None);
+        assert_eq!(Sender::Null.to_string(), "<>");
+        f.message = Some(b"12345");
+        assert_eq!(f.message_size(), Some(5));
+        f.size = Some(9);
+        assert_eq!(f.message_size(), Some(9));
+        assert_eq!(RcptStatus::Failed("x").as_str(), "failed");
+    }
+}

@@ -373,16 +373,30 @@ impl Hazards<'_> {
         if restricted {
             return None;
         }
-        if !matches!(r.action, Action::Map) {
+        // A recipient map limits the rule to the addresses it lists: look at them.
+        let by_map = r
+            .conds
+            .iter()
+            .filter(|c| !c.negate)
+            .find_map(|c| match c.check {
+                Check::RcptIn(id) => Some((self.policy.maps.get(id)?, false)),
+                Check::Access(_, id) if matches!(r.action, Action::Map) => {
+                    Some((self.policy.maps.get(id)?, true))
+                }
+                Check::Access(Lookup::Rcpt, id) => Some((self.policy.maps.get(id)?, false)),
+                _ => None,
+            });
+        let Some((map, by_action)) = by_map else {
             return Some("none of its conditions limits it to local recipients, authenticated clients or a trusted network".into());
-        }
-        let map = r.conds.iter().find_map(|c| match c.check {
-            Check::Access(_, id) => self.policy.maps.get(id),
-            _ => None,
-        })?;
+        };
         let ctx = &self.policy.ctx;
         let open = map.entries().find(|e| {
-            matches!(e.action, Some(AccessAction::Ok | AccessAction::Hold))
+            let accepts = if by_action {
+                matches!(e.action, Some(AccessAction::Ok | AccessAction::Hold))
+            } else {
+                !e.is_dunno()
+            };
+            accepts
                 && !e
                     .key
                     .rsplit('@')
@@ -390,7 +404,7 @@ impl Hazards<'_> {
                     .is_some_and(|d| ctx.is_local_domain(d))
         })?;
         Some(format!(
-            "map `{}` says OK for `{}` ({}:{})",
+            "map `{}` lists `{}` ({}:{}), which is not in a local domain",
             map.name,
             open.key,
             map.path.display(),

@@ -71,6 +71,8 @@ mod session;
 mod sim;
 mod stage;
 mod template;
+#[cfg(test)]
+mod testutil;
 mod trace;
 
 pub use context::Context;

@@ -216,17 +216,21 @@ impl Loader<'_> {
             }
             let path = self.base.join(file.get_ref());
             let line = self.lines.line(file.span().start);
-            let bytes = match read(&path) {
-                Ok(b) => b,
+            let parsed = match read(&path) {
+                Ok(bytes) => AccessMap::parse(name, &path, line, &bytes),
                 Err(e) => {
                     let msg = format!("map `{name}`: cannot read {}: {e}", path.display());
-                    self.problem(file.span(), msg);
-                    continue;
+                    Err(vec![Problem::new(self.path, Some(line), msg)])
                 }
             };
-            match AccessMap::parse(name, &path, line, &bytes) {
+            match parsed {
                 Ok(map) => out.push(map),
-                Err(problems) => self.problems.extend(problems),
+                Err(problems) => {
+                    self.problems.extend(problems);
+                    // Keep the name known (with no entries) so that the rules using it do not
+                    // add "no map named" errors on top; the policy is refused anyway.
+                    out.extend(AccessMap::parse(name, &path, line, b"").ok());
+                }
             }
         }
         out

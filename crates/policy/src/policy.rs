@@ -266,3 +266,6 @@ impl Policy {
         Some(verdict)
     }
 }
+
+#[cfg(test)]
+mod tests;
