@@ -406,3 +406,29 @@ fn needs_says_where_data_exists() {
         .available_at(Stage::Rcpt)
     );
 }
+
+#[test]
+fn the_operator_manual_documents_every_check() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/policy.md");
+    let manual = std::fs::read_to_string(path).unwrap();
+    for name in CHECK_NAMES {
+        assert!(
+            manual.contains(&format!("`{name}")),
+            "docs/policy.md does not document `{name}`"
+        );
+    }
+    for action in [
+        "accept",
+        "reject",
+        "defer",
+        "tag",
+        "quarantine",
+        "continue",
+        "map",
+    ] {
+        assert!(
+            manual.contains(&format!("| `{action}")),
+            "docs/policy.md does not document action `{action}`"
+        );
+    }
+}
