@@ -34,7 +34,7 @@ impl Policy {
     /// Reads the policy file at `path` and the maps and lists it names (relative paths are
     /// relative to the policy file's directory), against the configuration `ctx`.
     pub fn load(path: &Path, ctx: &Context) -> Result<Policy, PolicyError> {
-        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
+        let bytes = read_limited(path).map_err(|source| PolicyError::Read {
             path: path.to_owned(),
             source,
         })?;

@@ -155,46 +155,17 @@ impl Policy {
         };
         let mut tags = Vec::new();
         for rule in rules {
-            let hit = match rule.matches(&env) {
-                Match::Yes(hit) => hit,
-                Match::No(i) => {
-                    let condition = rule.condition(i);
-                    trace
-                        .steps
-                        .push(rule.step(StepResult::NoMatch { condition }));
-                    continue;
-                }
-                Match::Unknown(i, missing) => {
-                    let condition = rule.condition(i);
-                    trace
-                        .steps
-                        .push(rule.step(StepResult::Unknown { condition, missing }));
-                    continue;
-                }
-            };
-            if matches!(rule.action, Action::Tag { .. }) && session.has(stage, &rule.meta) {
-                trace.steps.push(rule.step(StepResult::Repeated));
-                continue;
+            let (result, verdict) = self.run_rule(rule, &mut env, session, &mut tags);
+            trace.steps.push(rule.step(result));
+            if let Some(verdict) = verdict {
+                return Decision {
+                    stage,
+                    verdict,
+                    rule: Some(rule.meta.clone()),
+                    tags,
+                    trace,
+                };
             }
-            let mut used = Vec::new();
-            for c in &rule.conds {
-                c.check.facts_used(&env, hit, &mut used);
-            }
-            let fired = StepResult::Fired {
-                action: rule.action.word(),
-                facts: used,
-            };
-            trace.steps.push(rule.step(fired));
-            let Some(verdict) = self.apply(rule, hit, facts, session, &mut tags, &mut env) else {
-                continue;
-            };
-            return Decision {
-                stage,
-                verdict,
-                rule: Some(rule.meta.clone()),
-                tags,
-                trace,
-            };
         }
         Decision {
             stage,
@@ -203,6 +174,40 @@ impl Policy {
             tags,
             trace,
         }
+    }
+
+    /// Looks at one rule: what happened to it, and the verdict when it ends the stage.
+    fn run_rule(
+        &self,
+        rule: &Rule,
+        env: &mut Env<'_, '_>,
+        session: &mut Session,
+        tags: &mut Vec<Tag>,
+    ) -> (StepResult, Option<Verdict>) {
+        let hit = match rule.matches(env) {
+            Match::Yes(hit) => hit,
+            Match::No(i) => {
+                let condition = rule.condition(i);
+                return (StepResult::NoMatch { condition }, None);
+            }
+            Match::Unknown(i, missing) => {
+                let condition = rule.condition(i);
+                return (StepResult::Unknown { condition, missing }, None);
+            }
+        };
+        if matches!(rule.action, Action::Tag { .. }) && session.has(rule.stage, &rule.meta) {
+            return (StepResult::Repeated, None);
+        }
+        let mut used = Vec::new();
+        for c in &rule.conds {
+            c.check.facts_used(env, hit, &mut used);
+        }
+        let fired = StepResult::Fired {
+            action: rule.action.word(),
+            facts: used,
+        };
+        let facts = env.facts;
+        (fired, self.apply(rule, hit, facts, session, tags, env))
     }
 
     /// Runs a fired rule's action; `Some` when it ends the stage.

@@ -269,91 +269,91 @@ fn build_case(
     read: &mut ReadFile<'_>,
 ) -> Result<Case, String> {
     let name = raw.name.clone().ok_or("a case needs a `name`")?;
-    let fail = |m: String| format!("case `{name}`: {m}");
-    let client = raw
-        .client
-        .as_deref()
-        .ok_or_else(|| fail("needs a `client` address".into()))?;
+    case_fields(raw, line, base, read).map_err(|m| format!("case `{name}`: {m}"))
+}
+
+fn case_fields(
+    raw: RawCase,
+    line: usize,
+    base: &Path,
+    read: &mut ReadFile<'_>,
+) -> Result<Case, String> {
+    let client = raw.client.as_deref().ok_or("needs a `client` address")?;
     let client: IpAddr = client
         .parse()
-        .map_err(|_| fail(format!("`{client}` is not an IP address")))?;
+        .map_err(|_| format!("`{client}` is not an IP address"))?;
     let role = raw.listener.as_deref().unwrap_or("mx");
     let listener = Role::ALL
         .into_iter()
         .find(|r| r.as_str() == role)
-        .ok_or_else(|| fail(format!("unknown listener role `{role}`")))?;
-    let message = match (&raw.message, &raw.message_file) {
-        (Some(_), Some(_)) => {
-            return Err(fail("give `message` or `message_file`, not both".into()));
-        }
-        (Some(m), None) => Some(m.clone().into_bytes()),
+        .ok_or_else(|| format!("unknown listener role `{role}`"))?;
+    let message = case_message(&raw, base, read)?;
+    let rcpts = raw.to.clone().unwrap_or_default();
+    let rcpts = rcpts.into_iter().map(rcpt).collect::<Result<Vec<_>, _>>()?;
+    let parse_expect = |e: Option<&str>| e.map(Expect::parse).transpose();
+    Ok(Case {
+        name: raw.name.clone().unwrap_or_default(),
+        line,
+        client,
+        listener,
+        tls: raw.tls.unwrap_or(false),
+        ptr: raw.ptr.clone().map(|p| match p {
+            Ptr::One(s) if s.is_empty() => Vec::new(),
+            Ptr::One(s) => vec![s],
+            Ptr::Many(v) => v,
+        }),
+        from: raw
+            .from
+            .clone()
+            .map(|f| (!f.is_empty() && f != "<>").then_some(f)),
+        rcpts,
+        tables: raw.tables.as_deref().map(parse_tables).transpose()?,
+        message,
+        dns: raw.dns.clone().map(|d| {
+            d.into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect()
+        }),
+        prior: raw.prior.unwrap_or_default(),
+        expect: parse_expect(raw.expect.as_deref())?,
+        stages: case_stages(&raw)?,
+        helo: raw.helo,
+        auth: raw.auth,
+        sender_owned: raw.sender_owned,
+        sender_domain_resolves: raw.sender_domain_resolves,
+        size: raw.size,
+        fired: raw.fired.unwrap_or_default(),
+        not_fired: raw.not_fired.unwrap_or_default(),
+    })
+}
+
+fn case_message(
+    raw: &RawCase,
+    base: &Path,
+    read: &mut ReadFile<'_>,
+) -> Result<Option<Vec<u8>>, String> {
+    match (&raw.message, &raw.message_file) {
+        (Some(_), Some(_)) => Err("give `message` or `message_file`, not both".into()),
+        (Some(m), None) => Ok(Some(m.clone().into_bytes())),
         (None, Some(f)) => {
             let p = base.join(f);
-            Some(read(&p).map_err(|e| fail(format!("cannot read {}: {e}", p.display())))?)
+            let bytes = read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            Ok(Some(bytes))
         }
-        (None, None) => None,
-    };
-    let rcpts = raw
-        .to
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(rcpt)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(fail)?;
-    let stages = raw
-        .stages
-        .clone()
-        .unwrap_or_default()
+        (None, None) => Ok(None),
+    }
+}
+
+fn case_stages(raw: &RawCase) -> Result<Vec<(Stage, Expect)>, String> {
+    let stages = raw.stages.clone().unwrap_or_default();
+    stages
         .into_iter()
         .map(|(s, e)| {
             let stage =
                 Stage::parse(&s).ok_or_else(|| format!("unknown stage `{s}` in `stages`"))?;
             Ok((stage, Expect::parse(&e)?))
         })
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(fail)?;
-    Ok(Case {
-        line,
-        client,
-        listener,
-        tls: raw.tls.unwrap_or(false),
-        ptr: raw.ptr.map(|p| match p {
-            Ptr::One(s) if s.is_empty() => Vec::new(),
-            Ptr::One(s) => vec![s],
-            Ptr::Many(v) => v,
-        }),
-        helo: raw.helo,
-        auth: raw.auth,
-        from: raw.from.map(|f| (!f.is_empty() && f != "<>").then_some(f)),
-        sender_owned: raw.sender_owned,
-        sender_domain_resolves: raw.sender_domain_resolves,
-        size: raw.size,
-        rcpts,
-        tables: raw
-            .tables
-            .as_deref()
-            .map(parse_tables)
-            .transpose()
-            .map_err(fail)?,
-        message,
-        dns: raw.dns.map(|d| {
-            d.into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect()
-        }),
-        prior: raw.prior.unwrap_or_default(),
-        expect: raw
-            .expect
-            .as_deref()
-            .map(Expect::parse)
-            .transpose()
-            .map_err(fail)?,
-        stages,
-        fired: raw.fired.unwrap_or_default(),
-        not_fired: raw.not_fired.unwrap_or_default(),
-        name,
-    })
+        .collect()
 }
 
 fn rcpt(raw: RawRcpt) -> Result<CaseRcpt, String> {

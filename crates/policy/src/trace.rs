@@ -87,6 +87,18 @@ impl Verdict {
         self.reply().is_some()
     }
 
+    /// The same verdict for an operator: same word, and for refusals the same code and
+    /// enhanced code (a reworded text is not a different verdict). Shadow-policy and
+    /// `--diff` comparisons use this.
+    pub fn same_as(&self, other: &Verdict) -> bool {
+        match (self.reply(), other.reply()) {
+            (Some(a), Some(b)) => {
+                self.word() == other.word() && a.code == b.code && a.enhanced == b.enhanced
+            }
+            _ => self.word() == other.word(),
+        }
+    }
+
     /// `pass`, `accept`, `reject`, `defer` or `quarantine`.
     pub fn word(&self) -> &'static str {
         match self {

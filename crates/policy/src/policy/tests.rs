@@ -210,3 +210,15 @@ fn explanation_and_trace_text() {
     assert_eq!(d.explain(), "connect: no rule decided (0 looked at)");
     assert!(d.facts().is_empty());
 }
+
+#[test]
+fn verdicts_compare_by_word_and_codes() {
+    use calm_smtp_proto::{EnhancedCode, Reply};
+    let r =
+        |code, e: &str, text: &str| Verdict::Reject(Reply::new(code, EnhancedCode::parse(e), text));
+    assert!(r(550, "5.1.1", "a").same_as(&r(550, "5.1.1", "b")));
+    assert!(!r(550, "5.1.1", "a").same_as(&r(550, "5.7.1", "a")));
+    assert!(!r(550, "5.1.1", "a").same_as(&r(554, "5.1.1", "a")));
+    assert!(Verdict::Pass.same_as(&Verdict::Pass));
+    assert!(!Verdict::Pass.same_as(&Verdict::Accept));
+}

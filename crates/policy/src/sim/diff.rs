@@ -35,15 +35,6 @@ pub struct DiffReport {
     pub changes: Vec<Change>,
 }
 
-/// Verdicts that are the same for an operator: same word, code and enhanced code (a
-/// reworded reply text is not a change of verdict).
-fn same(a: &Verdict, b: &Verdict) -> bool {
-    match (a.reply(), b.reply()) {
-        (Some(x), Some(y)) => a.word() == b.word() && x.code == y.code && x.enhanced == y.enhanced,
-        _ => a.word() == b.word(),
-    }
-}
-
 /// Runs every case under `old` and under `new` and lists the cases whose overall verdict or
 /// any recipient's verdict differs.
 pub fn diff(old: &Policy, new: &Policy, cases: &Cases) -> DiffReport {
@@ -61,10 +52,10 @@ pub fn diff(old: &Policy, new: &Policy, cases: &Cases) -> DiffReport {
             .iter()
             .filter_map(|r| {
                 let (o, n) = (rcpt(&old_runs, &r.address)?, rcpt(&new_runs, &r.address)?);
-                (!same(&o, &n)).then(|| (r.address.clone(), o, n))
+                (!o.same_as(&n)).then(|| (r.address.clone(), o, n))
             })
             .collect();
-        if !same(&old_outcome.verdict, &new_outcome.verdict) || !recipients.is_empty() {
+        if !old_outcome.verdict.same_as(&new_outcome.verdict) || !recipients.is_empty() {
             changes.push(Change {
                 case: case.name.clone(),
                 line: case.line,

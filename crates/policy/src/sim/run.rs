@@ -272,7 +272,13 @@ fn rcpts_and_data<'c>(
         let o = first_refusal.unwrap_or_else(|| run.outcome(Verdict::Accept));
         return (run.runs, o);
     }
-    let mut facts = facts;
+    let o = data(&mut run, case, facts);
+    (run.runs, o)
+}
+
+/// The `data` stage, once at least one recipient was accepted.
+fn data<'c>(run: &mut Run<'_>, case: &'c Case, mut facts: Facts<'c>) -> Outcome {
+    facts.rcpt = None;
     facts.message = case.message.as_deref();
     facts.size = if case.message.is_some() {
         None
@@ -287,8 +293,7 @@ fn rcpts_and_data<'c>(
         Verdict::Pass => Verdict::Accept,
         v => v,
     };
-    let o = run.outcome(v);
-    (run.runs, o)
+    run.outcome(v)
 }
 
 /// What did not go as the case expected.
