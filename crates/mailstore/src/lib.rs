@@ -1,0 +1,56 @@
+//! # Brief overview
+//!
+//! `calm-mailstore` is the reading side of calm's Maildir++ store: what IMAP and POP3 need
+//! beside the messages that delivery (`calm-maildir`) writes. It keeps the Maildir the source
+//! of truth and stays compatible with Dovecot in both directions:
+//!
+//! - UIDs and UIDVALIDITY in `dovecot-uidlist` (version 3), replaced atomically (temp file,
+//!   fsync, rename, fsync) under a `flock` lock, so delivery, several IMAP sessions and a POP3
+//!   session never lose or duplicate a UID. A deleted or corrupt index is rebuilt from the
+//!   directory with a new, larger UIDVALIDITY; it is never fatal.
+//! - Flags in the file name's info suffix `:2,DFPRST`; Dovecot keyword letters and extension
+//!   fields are carried through every rename.
+//! - Folders in the Maildir++ layout (`.Name`, `.` as hierarchy separator, modified UTF-7
+//!   directory names), Dovecot's `subscriptions` file, and the special-use folders Sent,
+//!   Drafts, Trash and Junk created on first open.
+//!
+//! Key types: [`Store`] (one user's tree: list, create, delete, rename, subscriptions),
+//! [`Mailbox`] (a session's view of one folder: [`Mailbox::sync`] → [`Changes`],
+//! [`Message`]s, flags, append, expunge, copy, move, read), [`Flags`] with [`FlagOp`],
+//! [`MaildropLock`] (POP3's exclusive session lock) and [`Error`].
+//!
+//! What it deliberately does not do: parse messages (no MIME, no ENVELOPE), speak any
+//! protocol, keep MODSEQs or keyword names (keyword letters are preserved, not interpreted),
+//! enforce quotas, or clean `tmp/`. It uses blocking `std` I/O; async callers run it in
+//! `spawn_blocking`. It does not interoperate with a Dovecot running *at the same time* on
+//! the same Maildir (Dovecot locks with a dotlock, calm with `flock`): switching between
+//! them is supported, running both at once is not.
+//!
+//! ```
+//! use calm_mailstore::{FlagOp, Flags, Store};
+//! # let tmp = tempfile::tempdir()?;
+//! let store = Store::open(&tmp.path().join("bob"))?;
+//! let mut inbox = store.inbox()?;
+//! let uid = inbox.append(b"Subject: hi\r\n\r\nhello\r\n", Flags::EMPTY, None)?;
+//! let changes = inbox.sync()?;
+//! assert_eq!(changes.new, [uid]);
+//! inbox.set_flags(&[uid], FlagOp::Add, Flags::SEEN)?;
+//! assert!(inbox.get(uid).unwrap().flags.contains(Flags::SEEN));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod filename;
+mod flags;
+mod lock;
+mod mailbox;
+mod mutf7;
+mod scan;
+mod store;
+mod uidlist;
+
+pub use error::Error;
+pub use flags::{FlagOp, Flags};
+pub use lock::MaildropLock;
+pub use mailbox::{Changes, Expunged, Mailbox, Message, Uid};
+pub use store::{HIERARCHY_SEPARATOR, INBOX, MailboxInfo, SpecialUse, Store};

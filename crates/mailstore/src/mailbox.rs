@@ -1,0 +1,418 @@
+//! [`Mailbox`]: one session's view of one Maildir folder, and the operations on it.
+//!
+//! The view (UIDs, flags, sizes) changes only in [`Mailbox::sync`], which reports what others
+//! changed as [`Changes`], and in [`Mailbox::set_flags`], whose result the caller reports
+//! itself. Expunge, append and copy change the disk and the index at once but leave the view
+//! alone: the next `sync` reports them like anyone else's changes, which is what IMAP needs
+//! (sequence numbers may only shift when the server says so, RFC 3501 §7.4.1).
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::error::{Error, IoContext};
+use crate::filename;
+use crate::flags::{FlagOp, Flags, Info};
+use crate::lock::{self, INDEX_LOCK, MaildropLock};
+use crate::scan;
+use crate::uidlist::{self, Loaded, Record, UidList};
+
+mod view;
+
+pub use view::{Changes, Expunged, Message};
+
+/// A message's unique identifier within one UIDVALIDITY of one mailbox (RFC 3501 §2.3.1.1).
+pub type Uid = u32;
+
+/// One folder of a user's Maildir++, as seen by one session.
+#[derive(Debug)]
+pub struct Mailbox {
+    name: String,
+    dir: PathBuf,
+    /// The store root's UIDVALIDITY hint file.
+    hint: PathBuf,
+    uid_validity: u32,
+    uid_next: Uid,
+    messages: Vec<Message>,
+}
+
+impl Mailbox {
+    /// Opens the folder at `dir` and syncs it once.
+    pub(crate) fn open(name: String, dir: PathBuf, hint: PathBuf) -> Result<Mailbox, Error> {
+        let mut mailbox = Mailbox {
+            name,
+            dir,
+            hint,
+            uid_validity: 0,
+            uid_next: 1,
+            messages: Vec::new(),
+        };
+        mailbox.sync()?;
+        Ok(mailbox)
+    }
+
+    /// The mailbox name (UTF-8, `.` as hierarchy separator; `INBOX` for the root).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Maildir directory (holding `tmp/`, `new/`, `cur/`).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// UIDVALIDITY as of the last sync.
+    pub fn uid_validity(&self) -> u32 {
+        self.uid_validity
+    }
+
+    /// The UID the next new message will get (IMAP UIDNEXT), as of the last sync.
+    pub fn uid_next(&self) -> Uid {
+        self.uid_next
+    }
+
+    /// The messages as of the last sync, by ascending UID; message sequence number `n` is
+    /// `messages()[n - 1]`.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// The message with this UID, if it is in the view.
+    pub fn get(&self, uid: Uid) -> Option<&Message> {
+        self.position(uid).and_then(|i| self.messages.get(i))
+    }
+
+    /// The 1-based sequence number of a UID in the view.
+    pub fn seq(&self, uid: Uid) -> Option<usize> {
+        self.position(uid).map(|i| i + 1)
+    }
+
+    fn position(&self, uid: Uid) -> Option<usize> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
+    }
+
+    fn cur(&self) -> PathBuf {
+        self.dir.join("cur")
+    }
+
+    fn lock(&self) -> Result<lock::Held, Error> {
+        lock::exclusive(&self.dir.join(INDEX_LOCK))
+    }
+
+    /// Takes the POP3 maildrop lock on this mailbox ([`Error::InUse`] if another session has it).
+    pub fn lock_maildrop(&self) -> Result<MaildropLock, Error> {
+        MaildropLock::take(&self.dir)
+    }
+
+    /// Picks up deliveries, expunges and flag changes made by others, moves `new/` into
+    /// `cur/`, and returns what changed since the previous view.
+    pub fn sync(&mut self) -> Result<Changes, Error> {
+        let held = self.lock()?;
+        let list = scan::sync_locked(&self.dir, &self.hint)?;
+        let reusable = if list.uid_validity == self.uid_validity {
+            self.messages.as_slice()
+        } else {
+            &[]
+        };
+        let messages = view::build(&self.cur(), &list, reusable)?;
+        drop(held);
+        let changes = if self.uid_validity != 0 && list.uid_validity != self.uid_validity {
+            Changes {
+                uid_validity_changed: true,
+                ..Changes::default()
+            }
+        } else {
+            view::diff(&self.messages, &messages)
+        };
+        self.uid_validity = list.uid_validity;
+        self.uid_next = list.next_uid;
+        self.messages = messages;
+        Ok(changes)
+    }
+
+    /// Changes the flags of these messages (IMAP STORE) and returns their new flags. UIDs not
+    /// in the view, or expunged by someone else meanwhile, are skipped. Runs under the lock
+    /// and starts from the flags on disk, so concurrent changes by other sessions are merged,
+    /// never lost.
+    pub fn set_flags(
+        &mut self,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+    ) -> Result<Vec<(Uid, Flags)>, Error> {
+        let _held = self.lock()?;
+        let cur = self.cur();
+        let mut result = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let Some(i) = self.position(uid) else {
+                continue;
+            };
+            let Some(msg) = self.messages.get_mut(i) else {
+                continue;
+            };
+            if let Some(new_flags) = rename_flags(&self.dir, &cur, msg, op, flags)? {
+                result.push((uid, new_flags));
+            }
+        }
+        Ok(result)
+    }
+
+    /// Removes these messages from disk (IMAP EXPUNGE, POP3 UPDATE) and from the index.
+    /// Returns the UIDs actually removed; the view keeps them until the next [`Mailbox::sync`].
+    pub fn expunge(&self, uids: &[Uid]) -> Result<Vec<Uid>, Error> {
+        let _held = self.lock()?;
+        let cur = self.cur();
+        let mut removed = Vec::new();
+        for msg in uids.iter().filter_map(|&uid| self.get(uid)) {
+            let gone = match fs::remove_file(cur.join(&msg.file)) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    match scan::find_current(&self.dir, msg.base())? {
+                        Some(file) => fs::remove_file(cur.join(file)).is_ok(),
+                        None => false,
+                    }
+                }
+                Err(e) => return Err(Error::io(&cur.join(&msg.file), e)),
+            };
+            if gone {
+                removed.push(msg.uid);
+            }
+        }
+        fsync_dir(&cur)?;
+        // Drop the records now, so a file later restored under the same name is a new message.
+        scan::sync_locked(&self.dir, &self.hint)?;
+        Ok(removed)
+    }
+
+    /// Stores a new message (IMAP APPEND) with these flags and internal date (file mtime;
+    /// now if `None`) and returns its UID. Durable when it returns: written to `tmp/`,
+    /// fsynced, renamed into `cur/`, directory fsynced, then indexed.
+    pub fn append(
+        &self,
+        data: &[u8],
+        flags: Flags,
+        date: Option<SystemTime>,
+    ) -> Result<Uid, Error> {
+        let mut prev_cr = false;
+        let vsize = data.len() as u64 + filename::crlf_extra(data, &mut prev_cr);
+        let base = filename::unique_base(data.len() as u64, vsize);
+        let tmp = self.dir.join("tmp").join(&base);
+        write_new(&tmp, data, date).at(&tmp)?;
+        let info = Info {
+            flags,
+            ..Info::default()
+        };
+        let file = format!("{base}:{}", info.encode());
+        let _held = self.lock()?;
+        let cur = self.cur();
+        if let Err(e) = fs::rename(&tmp, cur.join(&file)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io(&tmp, e));
+        }
+        fsync_dir(&cur)?;
+        let uids = index_new_files(&self.dir, &self.hint, vec![file])?;
+        uids.first()
+            .copied()
+            .ok_or_else(|| Error::io(&cur, io::Error::other("appended message vanished")))
+    }
+
+    /// Copies these messages into `dest` with their flags and internal dates (RFC 3501 §6.4.7),
+    /// as hard links where possible (no data is duplicated, as Dovecot does). Returns
+    /// `(source UID, destination UID)` pairs for UIDPLUS `COPYUID` (RFC 4315).
+    pub fn copy_to(&self, uids: &[Uid], dest: &Mailbox) -> Result<Vec<(Uid, Uid)>, Error> {
+        // Resolve sources before taking the destination's lock: `dest` may be this mailbox.
+        let mut sources = Vec::new();
+        for msg in uids.iter().filter_map(|&uid| self.get(uid)) {
+            if let Some(path) = self.current_path(msg)? {
+                sources.push((msg, path));
+            }
+        }
+        let _held = dest.lock()?;
+        let dest_cur = dest.cur();
+        let mut copied = Vec::new();
+        let mut files = Vec::new();
+        for (msg, source) in sources {
+            let base = filename::unique_base(msg.size, msg.rfc822_size);
+            let file = format!("{base}:{}", msg.info.encode());
+            if self.link_or_copy(msg, &source, &dest_cur.join(&file))? {
+                copied.push(msg.uid);
+                files.push(file);
+            }
+        }
+        fsync_dir(&dest_cur)?;
+        let new_uids = index_new_files(&dest.dir, &dest.hint, files)?;
+        Ok(copied.into_iter().zip(new_uids).collect())
+    }
+
+    /// Moves these messages into `dest` (RFC 6851): copy, then expunge here.
+    pub fn move_to(&self, uids: &[Uid], dest: &Mailbox) -> Result<Vec<(Uid, Uid)>, Error> {
+        let pairs = self.copy_to(uids, dest)?;
+        let moved: Vec<Uid> = pairs.iter().map(|(src, _)| *src).collect();
+        self.expunge(&moved)?;
+        Ok(pairs)
+    }
+
+    /// False if the source is gone (expunged by someone else).
+    fn link_or_copy(&self, msg: &Message, source: &Path, target: &Path) -> Result<bool, Error> {
+        let mut source = source.to_path_buf();
+        match fs::hard_link(&source, target) {
+            Ok(()) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Renamed since it was resolved; look once more (unlocked: we may hold this
+                // directory's lock already if copying within one mailbox).
+                match scan::find_current(&self.dir, msg.base())? {
+                    Some(file) => source = self.cur().join(file),
+                    None => return Ok(false),
+                }
+                if fs::hard_link(&source, target).is_ok() {
+                    return Ok(true);
+                }
+            }
+            // Another file system, or links not permitted: copy the bytes instead.
+            Err(_) => {}
+        }
+        let data = match fs::read(&source) {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(&source, e)),
+        };
+        write_new(target, &data, Some(msg.internal_date)).at(target)?;
+        Ok(true)
+    }
+
+    /// Opens a message for reading. Follows a rename by another session (a flag change);
+    /// [`Error::NoSuchMessage`] if it was expunged.
+    pub fn open_message(&self, uid: Uid) -> Result<File, Error> {
+        let msg = self.get(uid).ok_or(Error::NoSuchMessage(uid))?;
+        let path = self.cur().join(&msg.file);
+        match File::open(&path) {
+            Ok(file) => return Ok(file),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+            Err(_) => {}
+        }
+        let current = self.current_path(msg)?.ok_or(Error::NoSuchMessage(uid))?;
+        File::open(&current).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::NoSuchMessage(uid),
+            _ => Error::io(&current, e),
+        })
+    }
+
+    /// Reads a whole message.
+    pub fn read(&self, uid: Uid) -> Result<Vec<u8>, Error> {
+        let mut file = self.open_message(uid)?;
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).at(&self.dir)?;
+        Ok(data)
+    }
+
+    /// The message's path now: the view's name if it still exists, else a scan under the lock
+    /// (a scan while another process renames could miss the file, so it is serialised).
+    fn current_path(&self, msg: &Message) -> Result<Option<PathBuf>, Error> {
+        let path = self.cur().join(&msg.file);
+        if path.exists() {
+            return Ok(Some(path));
+        }
+        let _held = self.lock()?;
+        Ok(scan::find_current(&self.dir, msg.base())?.map(|f| self.cur().join(f)))
+    }
+}
+
+/// Renames one message's file to carry its new flags; `None` if the message is gone.
+fn rename_flags(
+    dir: &Path,
+    cur: &Path,
+    msg: &mut Message,
+    op: FlagOp,
+    flags: Flags,
+) -> Result<Option<Flags>, Error> {
+    // The view's name is right unless another session renamed the file since the last sync.
+    let (mut file, mut info) = (msg.file.clone(), msg.info.clone());
+    if !cur.join(&file).exists() {
+        let Some(found) = scan::find_current(dir, msg.base())? else {
+            return Ok(None);
+        };
+        info = Info::parse(filename::split(&found).1);
+        file = found;
+    }
+    let mut new_info = info;
+    new_info.flags = new_info.flags.apply(op, flags);
+    let new_file = format!("{}:{}", msg.base(), new_info.encode());
+    if new_file != file {
+        match fs::rename(cur.join(&file), cur.join(&new_file)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&cur.join(&file), e)),
+        }
+    }
+    msg.flags = new_info.flags;
+    msg.info = new_info;
+    msg.file = new_file;
+    Ok(Some(msg.flags))
+}
+
+/// Gives UIDs to files just placed in `cur/` (the caller holds the lock). Appends records to
+/// a valid index; a missing or corrupt one is rebuilt by a full sync instead.
+fn index_new_files(dir: &Path, hint: &Path, files: Vec<String>) -> Result<Vec<Uid>, Error> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut list = match uidlist::load(dir)? {
+        Loaded::Valid(list) if list.next_uid.checked_add(files.len() as u32).is_some() => list,
+        _ => return uids_after_full_sync(dir, hint, &files),
+    };
+    let mut uids = Vec::with_capacity(files.len());
+    for file in files {
+        uids.push(list.next_uid);
+        list.records.push(Record {
+            uid: list.next_uid,
+            ext: Vec::new(), // the name carries `,W=`
+            file,
+        });
+        list.next_uid += 1;
+    }
+    uidlist::store(dir, &list)?;
+    Ok(uids)
+}
+
+fn uids_after_full_sync(dir: &Path, hint: &Path, files: &[String]) -> Result<Vec<Uid>, Error> {
+    let list: UidList = scan::sync_locked(dir, hint)?;
+    Ok(files
+        .iter()
+        .filter_map(|f| {
+            let base = filename::split(f).0;
+            list.records
+                .iter()
+                .find(|r| r.base() == base)
+                .map(|r| r.uid)
+        })
+        .collect())
+}
+
+/// Creates `path` (which must not exist), writes `data`, sets the mtime, fsyncs.
+fn write_new(path: &Path, data: &[u8], date: Option<SystemTime>) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let written = file
+        .write_all(data)
+        .and_then(|()| match date {
+            Some(date) => file.set_modified(date),
+            None => Ok(()),
+        })
+        .and_then(|()| file.sync_all());
+    if written.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    written
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,213 @@
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::*;
+use crate::Store;
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    store: Store,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(&tmp.path().join("user")).unwrap();
+    Fixture { _tmp: tmp, store }
+}
+
+impl Fixture {
+    fn deliver(&self, name: &str, body: &[u8]) {
+        fs::write(self.store.root().join("new").join(name), body).unwrap();
+    }
+
+    fn inbox(&self) -> Mailbox {
+        self.store.inbox().unwrap()
+    }
+}
+
+fn uids(m: &Mailbox) -> Vec<Uid> {
+    m.messages().iter().map(|m| m.uid).collect()
+}
+
+#[test]
+fn open_sees_delivered_messages_with_sizes_and_dates() {
+    let f = fixture();
+    f.deliver("1700000000.Qa.h,S=9", b"a\nbody\n");
+    let inbox = f.inbox();
+    let msg = &inbox.messages()[0];
+    assert_eq!((msg.uid, msg.size, msg.rfc822_size), (1, 7, 9));
+    assert_eq!(msg.base(), "1700000000.Qa.h,S=9");
+    assert_eq!(msg.file_name(), "1700000000.Qa.h,S=9:2,");
+    assert_eq!(msg.flags, Flags::EMPTY);
+    assert!(msg.internal_date > UNIX_EPOCH);
+    assert_eq!(
+        (inbox.uid_next(), inbox.seq(1), inbox.seq(2)),
+        (2, Some(1), None)
+    );
+    assert_eq!(inbox.read(1).unwrap(), b"a\nbody\n");
+}
+
+#[test]
+fn sync_reports_new_expunged_and_flag_changes_by_others() {
+    let f = fixture();
+    for n in 1..=3 {
+        f.deliver(&format!("{n}.m.h"), b"x");
+    }
+    let mut a = f.inbox();
+    let mut b = f.inbox();
+    assert!(a.sync().unwrap().is_empty());
+    b.set_flags(&[2], FlagOp::Add, Flags::SEEN).unwrap();
+    b.expunge(&[1]).unwrap();
+    f.deliver("4.m.h", b"x");
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.expunged, [Expunged { seq: 1, uid: 1 }]);
+    assert_eq!(
+        (changes.new.as_slice(), changes.flags.as_slice()),
+        (&[4][..], &[2][..])
+    );
+    assert!(!changes.uid_validity_changed);
+    assert_eq!(uids(&a), [2, 3, 4]);
+    assert!(a.get(2).unwrap().flags.contains(Flags::SEEN));
+    // b's own flag change is already in its view, so its sync does not report it again.
+    let own = b.sync().unwrap();
+    assert!(own.flags.is_empty(), "{own:?}");
+    assert_eq!(own.expunged, [Expunged { seq: 1, uid: 1 }]);
+}
+
+#[test]
+fn set_flags_merges_with_changes_made_by_another_session() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    let mut a = f.inbox();
+    let mut b = f.inbox();
+    a.set_flags(&[1], FlagOp::Add, Flags::SEEN).unwrap();
+    // b's view still has no flags and the old file name; its change must keep \Seen.
+    let result = b.set_flags(&[1], FlagOp::Add, Flags::FLAGGED).unwrap();
+    assert_eq!(result, [(1, Flags::SEEN | Flags::FLAGGED)]);
+    // Adding a flag b believes is set already still checks the disk.
+    a.set_flags(&[1], FlagOp::Remove, Flags::FLAGGED).unwrap();
+    let result = b.set_flags(&[1], FlagOp::Add, Flags::FLAGGED).unwrap();
+    assert_eq!(result, [(1, Flags::SEEN | Flags::FLAGGED)]);
+    let names: Vec<String> = scan::message_names(&f.store.root().join("cur")).unwrap();
+    assert_eq!(names, ["1.m.h:2,FS"]);
+}
+
+#[test]
+fn set_flags_keeps_keyword_letters_and_skips_unknown_or_gone_uids() {
+    let f = fixture();
+    fs::write(f.store.root().join("cur/1.m.h:2,Sab,XT=1"), b"x").unwrap();
+    f.deliver("2.m.h", b"y");
+    let mut a = f.inbox();
+    let b = f.inbox();
+    b.expunge(&[2]).unwrap();
+    let result = a
+        .set_flags(&[1, 2, 99], FlagOp::Replace, Flags::REPLIED)
+        .unwrap();
+    assert_eq!(result, [(1, Flags::REPLIED)]);
+    assert_eq!(a.get(1).unwrap().keyword_letters(), "ab");
+    assert_eq!(a.get(1).unwrap().file_name(), "1.m.h:2,Rab,XT=1");
+}
+
+#[test]
+fn append_is_indexed_with_flags_and_internal_date() {
+    let f = fixture();
+    let inbox = f.inbox();
+    let date = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let uid = inbox
+        .append(
+            b"Subject: x\n\nbody\n",
+            Flags::SEEN | Flags::DRAFT,
+            Some(date),
+        )
+        .unwrap();
+    assert_eq!(uid, 1);
+    let mut inbox = inbox;
+    assert_eq!(inbox.sync().unwrap().new, [1]);
+    let msg = inbox.get(1).unwrap();
+    assert_eq!(msg.flags, Flags::SEEN | Flags::DRAFT);
+    assert_eq!(msg.internal_date, date);
+    assert_eq!((msg.size, msg.rfc822_size), (17, 20));
+    assert!(
+        msg.file_name().ends_with(",S=17,W=20:2,DS"),
+        "{}",
+        msg.file_name()
+    );
+    assert!(
+        fs::read_dir(f.store.root().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn append_rebuilds_a_missing_index() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    let inbox = f.inbox();
+    fs::remove_file(f.store.root().join(uidlist::FILE)).unwrap();
+    let uid = inbox.append(b"new", Flags::EMPTY, None).unwrap();
+    assert_eq!(uid, 2);
+    let mut inbox = inbox;
+    assert!(inbox.sync().unwrap().uid_validity_changed);
+    assert_eq!(uids(&inbox), [1, 2]);
+}
+
+#[test]
+fn copy_and_move_keep_flags_and_dates_and_return_uid_pairs() {
+    let f = fixture();
+    let inbox = f.inbox();
+    let date = UNIX_EPOCH + Duration::from_secs(1_500_000_000);
+    inbox.append(b"one", Flags::FLAGGED, Some(date)).unwrap();
+    inbox.append(b"two", Flags::EMPTY, None).unwrap();
+    let mut inbox = f.inbox();
+    let mut trash = f.store.mailbox("Trash").unwrap();
+    assert_eq!(inbox.copy_to(&[1, 7], &trash).unwrap(), [(1, 1)]);
+    assert_eq!(inbox.move_to(&[2], &trash).unwrap(), [(2, 2)]);
+    trash.sync().unwrap();
+    let copy = trash.get(1).unwrap();
+    assert_eq!((copy.flags, copy.internal_date), (Flags::FLAGGED, date));
+    assert_ne!(
+        copy.base(),
+        inbox.get(1).unwrap().base(),
+        "a copy is a new message"
+    );
+    assert_eq!(trash.read(2).unwrap(), b"two");
+    let changes = inbox.sync().unwrap();
+    assert_eq!(changes.expunged, [Expunged { seq: 2, uid: 2 }]);
+}
+
+#[test]
+fn copy_within_one_mailbox_does_not_deadlock() {
+    let f = fixture();
+    let inbox = f.inbox();
+    inbox.append(b"one", Flags::EMPTY, None).unwrap();
+    let mut inbox = f.inbox();
+    let again = f.inbox();
+    assert_eq!(inbox.copy_to(&[1], &again).unwrap(), [(1, 2)]);
+    inbox.sync().unwrap();
+    assert_eq!(inbox.read(2).unwrap(), b"one");
+}
+
+#[test]
+fn reads_follow_renames_and_report_expunged_messages() {
+    let f = fixture();
+    f.deliver("1.m.h", b"body");
+    let a = f.inbox();
+    let mut b = f.inbox();
+    b.set_flags(&[1], FlagOp::Add, Flags::SEEN).unwrap();
+    assert_eq!(a.read(1).unwrap(), b"body");
+    b.expunge(&[1]).unwrap();
+    assert!(matches!(a.read(1), Err(Error::NoSuchMessage(1))));
+    assert!(matches!(a.open_message(5), Err(Error::NoSuchMessage(5))));
+    assert_eq!(a.expunge(&[1]).unwrap(), Vec::<Uid>::new());
+}
+
+#[test]
+fn maildrop_lock_is_exclusive() {
+    let f = fixture();
+    let inbox = f.inbox();
+    let held = inbox.lock_maildrop().unwrap();
+    assert!(matches!(f.store.lock_maildrop(), Err(Error::InUse)));
+    drop(held);
+    f.store.lock_maildrop().unwrap();
+}
