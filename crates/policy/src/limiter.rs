@@ -46,7 +46,8 @@ impl Default for LimiterSettings {
 }
 
 impl LimiterSettings {
-    /// Settings that serve both `self` and `other`.
+    /// Settings that serve both `self` and `other` (for an active and a shadow policy sharing
+    /// one limiter); the network prefixes are `self`'s.
     #[must_use]
     pub fn merge(self, other: LimiterSettings) -> LimiterSettings {
         LimiterSettings {
