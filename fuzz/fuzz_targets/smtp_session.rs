@@ -31,6 +31,10 @@ fn answer(s: &mut Session, action: Action) {
         }
         Action::StartTls => return s.tls_established(),
         Action::Close(_) => return,
+        Action::CheckHello(name) if name.starts_with('x') => {
+            Answer::Hello(Err(Reply::new(550, None, "helo refused")))
+        }
+        Action::CheckHello(_) => Answer::Hello(Ok(())),
         Action::CheckSender(from) => match from.address() {
             Some(a) if a.local().starts_with('x') => {
                 Answer::Sender(Err(Reply::sender_not_owned("no")))

@@ -17,14 +17,20 @@
 //! CHUNKING (BDAT is refused with 502) or DSN (its parameters are refused with 555).
 //!
 //! ```
-//! use calm_smtp_proto::{Action, Role, Session, SessionConfig};
+//! use calm_smtp_proto::{Action, Answer, Role, Session, SessionConfig};
 //!
 //! let mut s = Session::new(SessionConfig::new("mx.example.test", Role::Mx));
 //! s.greet();
 //! s.receive(b"EHLO client.test\r\nNOOP\r\n");
-//! let replies: Vec<u16> = std::iter::from_fn(|| s.poll())
-//!     .filter_map(|a| match a { Action::Reply(r) => Some(r.code), _ => None })
-//!     .collect();
+//! let mut replies = Vec::new();
+//! while let Some(action) = s.poll() {
+//!     match action {
+//!         Action::Reply(r) => replies.push(r.code),
+//!         // The backend's policy accepts the HELO name.
+//!         Action::CheckHello(_) => s.answer(Answer::Hello(Ok(()))).unwrap(),
+//!         _ => {}
+//!     }
+//! }
 //! assert_eq!(replies, [220, 250, 250]);
 //! ```
 

@@ -106,6 +106,8 @@ pub enum CloseReason {
     BareLineEnding,
     /// The client sent data before the greeting.
     EarlyTalker,
+    /// The backend answered 421 (RFC 5321 §3.8: the server closes after it).
+    Refused,
 }
 
 /// What the driver must do next.
@@ -116,6 +118,8 @@ pub enum Action {
     /// Flush, then do the TLS handshake and call [`Session::tls_established`]. Buffered input has
     /// already been discarded, and further plaintext must not be read.
     StartTls,
+    /// Ask the backend whether this HELO/EHLO name is acceptable; answer with [`Answer::Hello`].
+    CheckHello(String),
     /// Ask the backend whether this sender may be used; answer with [`Answer::Sender`].
     CheckSender(ReversePath),
     /// Ask the backend about this recipient; answer with [`Answer::Recipient`].
@@ -150,6 +154,8 @@ pub enum RcptVerdict {
 /// The driver's answer to a question the session asked through an [`Action`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
+    /// To [`Action::CheckHello`]: `Ok` accepts, `Err` is the refusal.
+    Hello(Result<(), Reply>),
     /// To [`Action::CheckSender`]: `Ok` accepts, `Err` is the refusal.
     Sender(Result<(), Reply>),
     /// To [`Action::CheckRecipient`].
@@ -172,6 +178,7 @@ pub enum SessionError {
 /// A question the session is waiting on.
 #[derive(Debug, Clone)]
 enum Pending {
+    Hello(String, bool),
     Sender(ReversePath, MailParams),
     Recipient(Address),
     Auth,
@@ -352,6 +359,9 @@ impl Session {
         };
         let pending = pending.clone();
         match (pending, answer) {
+            (Pending::Hello(name, esmtp), Answer::Hello(verdict)) => {
+                self.on_hello_checked(name, esmtp, verdict)
+            }
             (Pending::Sender(from, params), Answer::Sender(verdict)) => {
                 self.on_sender_checked(from, params, verdict)
             }
@@ -435,6 +445,11 @@ impl Session {
 
     /// Sends a negative reply and counts it; too many and the session ends with 421.
     fn reject(&mut self, reply: Reply) {
+        if reply.code == 421 {
+            // RFC 5321 §3.8: 421 means the server is closing the transmission channel.
+            self.close_with(reply, CloseReason::Refused);
+            return;
+        }
         self.push(reply);
         self.errors = self.errors.saturating_add(1);
         if self.errors >= self.config.max_errors && !matches!(self.state, State::Closed) {

@@ -11,6 +11,8 @@ use crate::event::SmtpEvent;
 /// What is known about a connection when the backend is asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
+    /// This connection's number, unique while the process runs (keys per-connection state).
+    pub id: u64,
     /// The listener's configured name.
     pub listener: String,
     /// The listener's role.
@@ -58,6 +60,26 @@ pub enum EnqueueError {
 
 /// The server's questions to the rest of calm.
 pub trait Backend: Send + Sync + 'static {
+    /// A new connection, before the greeting. `Err` is sent instead of the greeting and the
+    /// connection is closed (policy `connect` stage).
+    fn check_connect(&self, _s: &SessionInfo) -> Result<(), Reply> {
+        Ok(())
+    }
+
+    /// The HELO/EHLO name (policy `helo` stage). `Err` refuses the command.
+    fn check_helo(&self, _s: &SessionInfo, _name: &str) -> Result<(), Reply> {
+        Ok(())
+    }
+
+    /// The whole message, before it is stored (policy `data` stage). `Err` is the reply
+    /// instead of `250`; on `Ok` the backend may have added header lines to `msg.data`.
+    fn check_data(&self, _s: &SessionInfo, _msg: &mut IncomingMessage) -> Result<(), Reply> {
+        Ok(())
+    }
+
+    /// The connection is over (for per-connection state and concurrency counts).
+    fn disconnect(&self, _s: &SessionInfo) {}
+
     /// May this session use this sender? `Err` is the reply to send (e.g. `553 5.7.1`).
     fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply>;
 

@@ -39,6 +39,7 @@ fn reason_text(reason: CloseReason) -> String {
         CloseReason::TooManyAuthFailures => "too_many_auth_failures",
         CloseReason::BareLineEnding => "bare_line_ending",
         CloseReason::EarlyTalker => "early_talker",
+        CloseReason::Refused => "refused",
         _ => "closed",
     }
     .to_owned()
@@ -62,7 +63,11 @@ impl<B: Backend> Connection<B> {
         config.max_recipients = s.max_recipients;
         config.max_errors = s.max_errors;
         config.max_auth_failures = s.max_auth_failures;
+        let id = shared
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let info = SessionInfo {
+            id,
             listener: listener.to_owned(),
             role,
             client,
@@ -83,6 +88,7 @@ impl<B: Backend> Connection<B> {
             tls: role == Role::Submissions,
         });
         let reason = conn.run(tcp).await;
+        conn.shared.backend.disconnect(&conn.info);
         conn.event(SmtpEvent::Disconnect {
             client_ip: client.ip(),
             reason,
@@ -143,8 +149,29 @@ impl<B: Backend> Connection<B> {
                 Err(_) => {}
             }
         }
+        if let Err(reply) = self.shared.backend.check_connect(&self.info) {
+            return self.refuse(stream, reply).await;
+        }
         self.session.greet();
         self.converse(stream).await
+    }
+
+    /// Sends `reply` instead of the greeting and closes.
+    async fn refuse<S>(&mut self, stream: &mut S, reply: Reply) -> Exit
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.event(SmtpEvent::Reject {
+            stage: "connect".to_owned(),
+            code: reply.code,
+            enhanced: reply.enhanced.map(|e| e.to_string()),
+            text: reply.text(),
+            client_ip: self.info.client.ip(),
+        });
+        let mut out = reply.encode();
+        let _ = self.flush(stream, &mut out).await;
+        let _ = timeout(Duration::from_secs(1), stream.shutdown()).await;
+        Exit::Closed("refused at connect".to_owned())
     }
 
     /// Runs the session's actions until it closes or asks for TLS.
@@ -236,6 +263,7 @@ impl<B: Backend> Connection<B> {
         self.sync_info();
         let backend = self.shared.backend.clone();
         let answer = match action {
+            Action::CheckHello(name) => Answer::Hello(backend.check_helo(&self.info, &name)),
             Action::CheckSender(from) => Answer::Sender(backend.check_sender(&self.info, &from)),
             Action::CheckRecipient(rcpt) => {
                 Answer::Recipient(backend.check_rcpt(&self.info, &rcpt))
@@ -290,8 +318,7 @@ impl<B: Backend> Connection<B> {
         let mut data = trace.header().into_bytes();
         data.extend_from_slice(&body);
         drop(body);
-        let accepted = self.accepted_event(&id, &envelope, data.len() as u64);
-        let msg = IncomingMessage {
+        let mut msg = IncomingMessage {
             id: id.clone(),
             session: self.info.clone(),
             mail_from: envelope.mail_from,
@@ -300,6 +327,10 @@ impl<B: Backend> Connection<B> {
             smtputf8,
             body_8bit: envelope.params.body == Some(BodyType::EightBitMime),
         };
+        if let Err(reply) = self.shared.backend.check_data(&self.info, &mut msg) {
+            return reply;
+        }
+        let accepted = self.accepted_event(&msg);
         match self.shared.backend.enqueue(msg).await {
             Ok(()) => {
                 self.event(accepted);
@@ -316,12 +347,12 @@ impl<B: Backend> Connection<B> {
         }
     }
 
-    fn accepted_event(&self, id: &QueueId, envelope: &Envelope, size: u64) -> SmtpEvent {
+    fn accepted_event(&self, msg: &IncomingMessage) -> SmtpEvent {
         SmtpEvent::Accepted {
-            queue_id: id.as_str().to_owned(),
-            size,
-            from: envelope.mail_from.to_string(),
-            rcpt: envelope.rcpt_to.iter().map(Address::to_string).collect(),
+            queue_id: msg.id.as_str().to_owned(),
+            size: msg.data.len() as u64,
+            from: msg.mail_from.to_string(),
+            rcpt: msg.rcpt_to.iter().map(Address::to_string).collect(),
             client_ip: self.info.client.ip(),
             auth_user: self.info.auth_user.clone(),
             tls: self.info.tls,

@@ -39,6 +39,8 @@ pub(crate) struct Shared<B> {
     pub settings: Arc<Settings>,
     pub backend: Arc<B>,
     pub acceptor: TlsAcceptor,
+    /// Source of [`crate::SessionInfo::id`].
+    pub next_id: std::sync::atomic::AtomicU64,
 }
 
 /// The SMTP server: one per process, any number of listeners.
@@ -55,6 +57,7 @@ impl<B: Backend> Server<B> {
                 settings,
                 backend,
                 acceptor,
+                next_id: std::sync::atomic::AtomicU64::new(1),
             }),
         }
     }

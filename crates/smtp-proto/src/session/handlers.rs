@@ -94,9 +94,25 @@ impl Session {
         }
     }
 
-    /// RFC 5321 §4.1.4: HELO/EHLO resets any transaction, like RSET.
+    /// RFC 5321 §4.1.4: HELO/EHLO resets any transaction, like RSET. The name is the backend's
+    /// to judge (policy `helo` stage) before it is recorded.
     fn on_hello(&mut self, name: String, esmtp: bool) {
         self.tx = None;
+        self.actions.push_back(Action::CheckHello(name.clone()));
+        self.state = State::Awaiting(Pending::Hello(name, esmtp));
+    }
+
+    pub(super) fn on_hello_checked(
+        &mut self,
+        name: String,
+        esmtp: bool,
+        verdict: Result<(), Reply>,
+    ) {
+        self.state = State::Commands;
+        if let Err(reply) = verdict {
+            self.reject(reply);
+            return;
+        }
         self.hello = Some(Hello { name, esmtp });
         if esmtp {
             let reply = self.ehlo_reply();

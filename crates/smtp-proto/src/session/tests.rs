@@ -13,6 +13,15 @@ fn drive(s: &mut Session, input: &[u8]) -> Vec<String> {
             Action::Reply(r) => out.push(r.to_string().trim_end().to_owned()),
             Action::StartTls => out.push("<starttls>".into()),
             Action::Close(reason) => out.push(format!("<close {reason:?}>")),
+            Action::CheckHello(name) => {
+                // A scripted policy: the name "refused.example" is refused, 421 closes.
+                let verdict = match name.as_str() {
+                    "refused.example" => Err(Reply::new(550, None, "helo refused")),
+                    "closing.example" => Err(Reply::new(421, None, "go away")),
+                    _ => Ok(()),
+                };
+                s.answer(Answer::Hello(verdict)).unwrap();
+            }
             Action::CheckSender(_) => s.answer(Answer::Sender(Ok(()))).unwrap(),
             Action::CheckRecipient(a) => {
                 let verdict = if a.domain() == "example.test" {
@@ -623,4 +632,33 @@ proptest! {
             if matches!(s.state, State::Tls) { s.tls_established(); }
         }
     }
+}
+
+#[test]
+fn helo_goes_to_the_backend_and_a_refusal_keeps_the_session_unnamed() {
+    let mut s = Session::new(SessionConfig::new(HOST.to_owned(), Role::Mx));
+    s.greet();
+    let _ = drive(&mut s, b"");
+    let out = drive(
+        &mut s,
+        b"EHLO refused.example\r\nMAIL FROM:<a@b.example>\r\n",
+    );
+    assert_eq!(out[0], "550 helo refused");
+    assert!(out[1].starts_with("503"), "{out:?}");
+    assert!(s.helo().is_none());
+    let out = drive(&mut s, b"HELO fine.example\r\n");
+    assert_eq!(out, vec![format!("250 {HOST}")]);
+    assert_eq!(s.helo(), Some("fine.example"));
+}
+
+#[test]
+fn a_421_from_the_backend_closes_the_session() {
+    let mut s = Session::new(SessionConfig::new(HOST.to_owned(), Role::Mx));
+    s.greet();
+    let _ = drive(&mut s, b"");
+    let out = drive(&mut s, b"EHLO closing.example\r\nNOOP\r\n");
+    assert_eq!(
+        out,
+        vec!["421 go away".to_owned(), "<close Refused>".to_owned()]
+    );
 }
