@@ -94,6 +94,8 @@ impl Config {
             self.accounts.users_file.as_mut(),
             self.accounts.aliases_file.as_mut(),
             self.accounts.virtual_file.as_mut(),
+            self.policy.file.as_mut(),
+            self.policy.cases.as_mut(),
             self.log.event_log.as_mut(),
         ];
         for path in paths.into_iter().flatten() {

@@ -36,6 +36,8 @@ pub struct Config {
     pub accounts: Accounts,
     /// Protocol limits that protect the server from clients, and clients from each other.
     pub limits: Limits,
+    /// The staged policy: which rules decide at connect, HELO, MAIL, RCPT and DATA.
+    pub policy: Policy,
     /// Tuning of the durable spool that holds accepted mail until it is delivered.
     pub spool: Spool,
     /// Logging: the structured event log and the diagnostic log.
@@ -57,6 +59,7 @@ impl Default for Config {
             tls: Tls::default(),
             accounts: Accounts::default(),
             limits: Limits::default(),
+            policy: Policy::default(),
             spool: Spool::default(),
             log: Log::default(),
             origin: Origin::default(),
@@ -306,6 +309,23 @@ impl Default for Limits {
             mx_greeting_delay_ms: 300,
         }
     }
+}
+
+/// The staged policy: plain files of named rules, and the cases that must keep passing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// The policy file (rules per stage; see docs/policy.md). When unset, calm's built-in
+    /// default policy is used: the same text as `policy/default.toml` in calm's source, which
+    /// `calm policy show` prints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"policy.toml", extend("format" = "path"))]
+    pub file: Option<PathBuf>,
+    /// A case file of known-good and known-bad sessions (`calm simulate --cases`). When set,
+    /// `calm check` runs it too, and any case that fails is an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"policy-cases.toml", extend("format" = "path"))]
+    pub cases: Option<PathBuf>,
 }
 
 /// Tuning of the durable spool that holds accepted mail until it is delivered.

@@ -56,6 +56,18 @@ impl Checker<'_> {
                 Severity::Error,
             );
         }
+        let policy = &self.config.policy;
+        if let Some(file) = &policy.file {
+            self.file(&["policy", "file"], "policy file", file, Severity::Error);
+        }
+        if let Some(cases) = &policy.cases {
+            self.file(
+                &["policy", "cases"],
+                "policy case file",
+                cases,
+                Severity::Error,
+            );
+        }
     }
 
     /// Checks that `path` is a readable file; a missing one is reported with `if_missing`,
