@@ -12,7 +12,7 @@
 //! - [`order_mx`]: the same ordering without I/O, for unit tests and other callers.
 //! - [`DnsError`]: says whether a failure is permanent ([`DnsError::is_permanent`]), which is
 //!   what decides between a bounce and a retry.
-//! - With the `test-server` feature, [`test_server`]: an in-process authoritative server.
+//! - With the `test-server` feature, `test_server`: an in-process authoritative server.
 //!
 //! It deliberately does not do SPF/DKIM/DMARC, DNSBL, MTA-STS or DANE lookups (later layers),
 //! and it does not cache beyond what hickory's own cache does.

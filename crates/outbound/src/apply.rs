@@ -68,7 +68,8 @@ impl Engine {
                 self.fail(&entry.message.mail_from, &outcome.id, r, a.code);
                 true
             }
-            Verdict::Transient => match self.inner.retry.next_attempt(received_at, r.attempts, now) {
+            Verdict::Transient => match self.inner.retry.next_attempt(received_at, r.attempts, now)
+            {
                 Some(next) => {
                     r.next_attempt = next;
                     let event = OutboundEvent::Deferred {
@@ -117,7 +118,11 @@ impl Engine {
     pub(crate) async fn settle(&self, mut entry: QueueEntry, now: u64) {
         let owed: Vec<usize> = (0..entry.state.recipients.len())
             .filter(|&i| {
-                entry.state.recipients.get(i).is_some_and(|r| r.status == RecipientStatus::Failed && !r.dsn_done)
+                entry
+                    .state
+                    .recipients
+                    .get(i)
+                    .is_some_and(|r| r.status == RecipientStatus::Failed && !r.dsn_done)
             })
             .collect();
         let handed_over = entry.message.mail_from.is_empty()
@@ -130,7 +135,8 @@ impl Engine {
                     // Recipients the spool could not route were never attempted here; count
                     // their bounce now so the bounce classes stay complete.
                     if r.attempts == 0 {
-                        let (sender, id) = (entry.message.mail_from.clone(), entry.message.id.clone());
+                        let (sender, id) =
+                            (entry.message.mail_from.clone(), entry.message.id.clone());
                         self.report_unrouted(&sender, &id, r);
                     }
                 }
@@ -174,7 +180,11 @@ impl Engine {
         }
         let pending: Vec<usize> = (0..entry.state.recipients.len())
             .filter(|&i| {
-                entry.state.recipients.get(i).is_some_and(|r| r.status == RecipientStatus::Pending && r.attempts > 0)
+                entry
+                    .state
+                    .recipients
+                    .get(i)
+                    .is_some_and(|r| r.status == RecipientStatus::Pending && r.attempts > 0)
             })
             .collect();
         if !pending.is_empty() && self.send_dsn(entry, &pending, DsnKind::Delay, now).await {
@@ -183,7 +193,13 @@ impl Engine {
     }
 
     /// Builds and hands over a DSN for the recipients at `indices`; true once it is durable.
-    async fn send_dsn(&self, entry: &QueueEntry, indices: &[usize], kind: DsnKind, now: u64) -> bool {
+    async fn send_dsn(
+        &self,
+        entry: &QueueEntry,
+        indices: &[usize],
+        kind: DsnKind,
+        now: u64,
+    ) -> bool {
         let id = entry.id().to_owned();
         let original = match self.inner.queue.read_message(&id) {
             Ok((_, body)) => body,
@@ -214,12 +230,20 @@ impl Engine {
         let to = dsn.rcpt_to.clone();
         match self.inner.dsn.submit(dsn).await {
             Ok(()) => {
-                let event = OutboundEvent::DsnQueued { queue_id: id, kind: kind.name(), to, recipients: recipients.len() };
+                let event = OutboundEvent::DsnQueued {
+                    queue_id: id,
+                    kind: kind.name(),
+                    to,
+                    recipients: recipients.len(),
+                };
                 (self.inner.events)(event);
                 true
             }
             Err(reason) => {
-                (self.inner.events)(OutboundEvent::DsnFailed { queue_id: id, reason });
+                (self.inner.events)(OutboundEvent::DsnFailed {
+                    queue_id: id,
+                    reason,
+                });
                 false
             }
         }
@@ -242,7 +266,8 @@ fn dsn_recipient(r: &RecipientState) -> DsnRecipient {
         rcpt: r.rcpt.clone(),
         status: r.status_code.clone().unwrap_or_else(|| "5.0.0".into()),
         diagnostic: r.last_reply.clone(),
-        remote_reply: r.remote_host.is_some() && r.last_reply.as_deref().is_some_and(starts_with_code),
+        remote_reply: r.remote_host.is_some()
+            && r.last_reply.as_deref().is_some_and(starts_with_code),
         remote_mta: r.remote_host.clone(),
         last_attempt: r.last_attempt,
     }

@@ -129,7 +129,11 @@ impl SmtpConn {
         Ok((conn, greeting))
     }
 
-    async fn read_reply(&mut self, limit: Duration, stage: &'static str) -> Result<Reply, ConnError> {
+    async fn read_reply(
+        &mut self,
+        limit: Duration,
+        stage: &'static str,
+    ) -> Result<Reply, ConnError> {
         let mut buf = [0u8; 4096];
         loop {
             if let Some(reply) = self.parser.next_reply()? {
@@ -152,7 +156,12 @@ impl SmtpConn {
         }
     }
 
-    async fn write(&mut self, bytes: &[u8], limit: Duration, stage: &'static str) -> Result<(), ConnError> {
+    async fn write(
+        &mut self,
+        bytes: &[u8],
+        limit: Duration,
+        stage: &'static str,
+    ) -> Result<(), ConnError> {
         let write = async {
             match &mut self.stream {
                 Stream::Plain(s) => s.write_all(bytes).await,
@@ -168,8 +177,14 @@ impl SmtpConn {
             .map_err(ConnError::Io)
     }
 
-    async fn command(&mut self, line: &str, limit: Duration, stage: &'static str) -> Result<Reply, ConnError> {
-        self.write(format!("{line}\r\n").as_bytes(), limit, stage).await?;
+    async fn command(
+        &mut self,
+        line: &str,
+        limit: Duration,
+        stage: &'static str,
+    ) -> Result<Reply, ConnError> {
+        self.write(format!("{line}\r\n").as_bytes(), limit, stage)
+            .await?;
         self.read_reply(limit, stage).await
     }
 
@@ -196,7 +211,9 @@ impl SmtpConn {
         connector: TlsConnector,
         name: rustls::pki_types::ServerName<'static>,
     ) -> Result<Result<SmtpConn, (SmtpConn, Reply)>, ConnError> {
-        let reply = self.command("STARTTLS", self.t.greeting, "STARTTLS").await?;
+        let reply = self
+            .command("STARTTLS", self.t.greeting, "STARTTLS")
+            .await?;
         if reply.code != 220 {
             return Ok(Err((self, reply)));
         }
@@ -227,7 +244,6 @@ impl SmtpConn {
         !self.broken
     }
 
-
     /// One mail transaction: MAIL, RCPT for each recipient, DATA and the dot-stuffed body.
     pub(crate) async fn transaction(
         &mut self,
@@ -251,7 +267,10 @@ impl SmtpConn {
             // delivered; it is a protocol error (RFC 5321 §4.3.2: DATA → 354).
             Some(d) if d.is_positive() => {
                 let text = format!("unexpected reply to DATA: {}", d.text());
-                (Some(Reply::new(451, Some(EnhancedCode::new(4, 5, 0)), text)), false)
+                (
+                    Some(Reply::new(451, Some(EnhancedCode::new(4, 5, 0)), text)),
+                    false,
+                )
             }
             other => (other, false),
         };
@@ -263,7 +282,11 @@ impl SmtpConn {
                 _ => self.broken = true,
             }
         }
-        Ok(Transaction { mail, rcpts: replies, data })
+        Ok(Transaction {
+            mail,
+            rcpts: replies,
+            data,
+        })
     }
 
     /// RFC 2920: the envelope in one write, then the replies in order.
@@ -298,7 +321,10 @@ impl SmtpConn {
         }
         let mut replies = Vec::with_capacity(rcpts.len());
         for rcpt in rcpts {
-            replies.push(self.command(&format!("RCPT TO:<{rcpt}>"), self.t.rcpt, "RCPT").await?);
+            replies.push(
+                self.command(&format!("RCPT TO:<{rcpt}>"), self.t.rcpt, "RCPT")
+                    .await?,
+            );
         }
         if !replies.iter().any(Reply::is_positive) {
             return Ok((mail, replies, None));
@@ -316,7 +342,11 @@ impl SmtpConn {
         let reply = self.read_reply(self.t.data_end, "end of data").await?;
         // A 354 with no accepted recipient is answered with an empty message that the server
         // must refuse; its answer does not matter.
-        Ok(if wanted { reply } else { Reply::new(503, None, "no valid recipients") })
+        Ok(if wanted {
+            reply
+        } else {
+            Reply::new(503, None, "no valid recipients")
+        })
     }
 
     /// RFC 1870 SIZE, RFC 6152 BODY=8BITMIME and RFC 6531 SMTPUTF8 when offered and needed.

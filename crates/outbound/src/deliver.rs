@@ -119,7 +119,9 @@ impl Answer {
             // RFC 7505 §4.2: 5.1.10 "recipient address has null MX".
             DnsError::NullMx { .. } => (Verdict::Permanent, "5.1.10"),
             // RFC 3463: 5.1.2 "bad destination system address".
-            DnsError::NoSuchDomain { .. } | DnsError::BadName { .. } => (Verdict::Permanent, "5.1.2"),
+            DnsError::NoSuchDomain { .. } | DnsError::BadName { .. } => {
+                (Verdict::Permanent, "5.1.2")
+            }
             // 5.4.4 "unable to route".
             DnsError::NoAddress { .. } => (Verdict::Permanent, "5.4.4"),
             // 4.4.3 "directory server failure".
@@ -246,7 +248,10 @@ impl Deliverer {
     }
 
     fn port(&self, dest: &Destination) -> u16 {
-        dest.nexthop.as_ref().and_then(|h| h.port).unwrap_or(self.port)
+        dest.nexthop
+            .as_ref()
+            .and_then(|h| h.port)
+            .unwrap_or(self.port)
     }
 
     fn tls_policy(dest: &Destination) -> TlsPolicy {
@@ -271,7 +276,10 @@ impl Deliverer {
             messages: queue.len(),
         });
         let addr = SocketAddr::new(ip, self.port(dest));
-        let conn = match self.open(addr, host, Self::tls_policy(dest), allow_tls).await {
+        let conn = match self
+            .open(addr, host, Self::tls_policy(dest), allow_tls)
+            .await
+        {
             Ok(conn) => conn,
             Err(result) => return result,
         };
@@ -302,7 +310,11 @@ impl Deliverer {
             if must_tls {
                 conn.quit().await;
                 let why = format!("{host}: STARTTLS is required by the route but not offered");
-                return Err(HostResult::Failed(Answer::local(Verdict::Transient, "4.7.0", why)));
+                return Err(HostResult::Failed(Answer::local(
+                    Verdict::Transient,
+                    "4.7.0",
+                    why,
+                )));
             }
             return Ok(conn);
         }
@@ -318,14 +330,23 @@ impl Deliverer {
         }
     }
 
-    async fn starttls(&self, conn: SmtpConn, host: &str, policy: TlsPolicy) -> Result<SmtpConn, HostResult> {
+    async fn starttls(
+        &self,
+        conn: SmtpConn,
+        host: &str,
+        policy: TlsPolicy,
+    ) -> Result<SmtpConn, HostResult> {
         let config = match policy {
             TlsPolicy::Verify => self.tls.verified.clone(),
             _ => Some(self.tls.opportunistic.clone()),
         };
         let (Some(config), Some(name)) = (config, server_name(host)) else {
             let why = format!("{host}: no trusted roots configured for a verified route");
-            return Err(HostResult::Failed(Answer::local(Verdict::Transient, "4.7.0", why)));
+            return Err(HostResult::Failed(Answer::local(
+                Verdict::Transient,
+                "4.7.0",
+                why,
+            )));
         };
         let mut conn = match conn.starttls(TlsConnector::from(config), name).await {
             Ok(Ok(conn)) => conn,
@@ -361,19 +382,39 @@ impl Deliverer {
                 conn.quit().await;
                 return HostResult::Done;
             };
-            if let Some(limit) = conn.caps.size.filter(|&n| n > 0 && work.body.len() as u64 > n) {
+            if let Some(limit) = conn
+                .caps
+                .size
+                .filter(|&n| n > 0 && work.body.len() as u64 > n)
+            {
                 // RFC 1870 §6: the server said in advance it will not take a message this big.
-                let text = format!("{host}: message size {} exceeds the server's limit {limit}", work.body.len());
-                answer_one(&work, &Answer::local(Verdict::Permanent, "5.3.4", text), outcomes);
+                let text = format!(
+                    "{host}: message size {} exceeds the server's limit {limit}",
+                    work.body.len()
+                );
+                answer_one(
+                    &work,
+                    &Answer::local(Verdict::Permanent, "5.3.4", text),
+                    outcomes,
+                );
                 continue;
             }
-            match conn.transaction(&work.mail_from, &work.rcpts, &work.body).await {
+            match conn
+                .transaction(&work.mail_from, &work.rcpts, &work.body)
+                .await
+            {
                 Ok(t) => {
-                    let closing = t.rcpts.iter().chain(&t.data).chain([&t.mail]).any(|r| r.code == 421);
+                    let closing = t
+                        .rcpts
+                        .iter()
+                        .chain(&t.data)
+                        .chain([&t.mail])
+                        .any(|r| r.code == 421);
                     record(&work, &t, &host, outcomes);
                     // RFC 5321 §3.8: 421 means the server is closing the connection.
                     if closing || !conn.is_usable() {
-                        let why = Answer::local(Verdict::Transient, "4.4.2", format!("{host}: closing"));
+                        let why =
+                            Answer::local(Verdict::Transient, "4.4.2", format!("{host}: closing"));
                         return HostResult::Failed(why);
                     }
                 }
@@ -385,7 +426,11 @@ impl Deliverer {
             }
         }
         conn.quit().await;
-        if queue.is_empty() { HostResult::Done } else { HostResult::More }
+        if queue.is_empty() {
+            HostResult::Done
+        } else {
+            HostResult::More
+        }
     }
 }
 
@@ -398,7 +443,11 @@ fn record(work: &Work, t: &crate::client::Transaction, host: &str, outcomes: &mu
             match (t.rcpts.get(i), &t.data) {
                 (Some(r), _) if !r.is_positive() => Answer::from_reply(r, host),
                 (Some(_), Some(data)) => Answer::from_reply(data, host),
-                _ => Answer::local(Verdict::Transient, "4.5.0", format!("{host}: incomplete transaction")),
+                _ => Answer::local(
+                    Verdict::Transient,
+                    "4.5.0",
+                    format!("{host}: incomplete transaction"),
+                ),
             }
         };
         outcomes.push(Outcome {

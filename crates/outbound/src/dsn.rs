@@ -232,7 +232,10 @@ fn original_headers(message: &[u8]) -> Vec<u8> {
         .map(|i| i + 2)
         .or_else(|| find(message, b"\n\n").map(|i| i + 1))
         .unwrap_or(message.len());
-    let mut headers = message.get(..end.min(MAX_ATTACHED_HEADERS)).unwrap_or(&[]).to_vec();
+    let mut headers = message
+        .get(..end.min(MAX_ATTACHED_HEADERS))
+        .unwrap_or(&[])
+        .to_vec();
     // Cut at the last complete line so the part stays well-formed.
     if let Some(last) = headers.iter().rposition(|&b| b == b'\n') {
         headers.truncate(last + 1);

@@ -83,6 +83,11 @@ pub enum OutboundError {
     Tls(#[from] rustls::Error),
 }
 
+/// Recipients of one message for one destination: (queue id, recipients).
+type Share = (String, Vec<String>);
+/// Due work by destination key.
+type Batches = HashMap<String, (Destination, Vec<Share>)>;
+
 /// When a message is next due, as the scheduler remembers it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
@@ -215,7 +220,7 @@ impl Engine {
     pub fn dispatch_due(&self) -> Vec<JoinHandle<()>> {
         let now = self.inner.clock.now();
         let mut tasks = Vec::new();
-        let mut batches: HashMap<String, (Destination, Vec<(String, Vec<String>)>)> = HashMap::new();
+        let mut batches: Batches = HashMap::new();
         for id in self.due_ids(now) {
             let entry = match self.inner.queue.entry(&id) {
                 Ok(entry) => entry,
@@ -255,7 +260,10 @@ impl Engine {
         let mut due: Vec<(u64, String)> = Vec::new();
         for id in &ids {
             // New files are due at once; their real schedule is learnt when they are read.
-            let slot = slots.entry(id.clone()).or_insert(Slot { next: 0, held: false });
+            let slot = slots.entry(id.clone()).or_insert(Slot {
+                next: 0,
+                held: false,
+            });
             if !slot.held && slot.next <= now {
                 due.push((slot.next, id.clone()));
             }
@@ -266,12 +274,7 @@ impl Engine {
 
     /// Sorts the due recipients of `entry` into destination batches; answers those whose
     /// route does not deliver by SMTP at once (returned).
-    fn plan(
-        &self,
-        entry: &QueueEntry,
-        now: u64,
-        batches: &mut HashMap<String, (Destination, Vec<(String, Vec<String>)>)>,
-    ) -> Vec<Outcome> {
+    fn plan(&self, entry: &QueueEntry, now: u64, batches: &mut Batches) -> Vec<Outcome> {
         let routes = self.routes();
         let mut local = Vec::new();
         let mut mine: HashMap<String, (Destination, Vec<String>)> = HashMap::new();
@@ -280,16 +283,31 @@ impl Engine {
             let answer = match routes.lookup(&domain) {
                 Transport::Smtp(nexthop) => {
                     let dest = Destination { domain, nexthop };
-                    mine.entry(dest.key()).or_insert_with(|| (dest, Vec::new())).1.push(r.rcpt.clone());
+                    mine.entry(dest.key())
+                        .or_insert_with(|| (dest, Vec::new()))
+                        .1
+                        .push(r.rcpt.clone());
                     continue;
                 }
                 // RFC 3463: 4.3.2 "system not accepting network messages".
-                Transport::Disabled => Answer::local(Verdict::Transient, "4.3.2", "route disabled by the operator"),
+                Transport::Disabled => Answer::local(
+                    Verdict::Transient,
+                    "4.3.2",
+                    "route disabled by the operator",
+                ),
                 // 4.3.5 "system incorrectly configured": a local domain's mail is here.
-                Transport::Local => Answer::local(Verdict::Transient, "4.3.5", "route is local but the recipient was queued for remote delivery"),
+                Transport::Local => Answer::local(
+                    Verdict::Transient,
+                    "4.3.5",
+                    "route is local but the recipient was queued for remote delivery",
+                ),
                 Transport::Error(text) => Answer::local(Verdict::Permanent, "5.1.2", text),
             };
-            local.push(Outcome { id: entry.id().to_owned(), rcpt: r.rcpt.clone(), answer });
+            local.push(Outcome {
+                id: entry.id().to_owned(),
+                rcpt: r.rcpt.clone(),
+                answer,
+            });
         }
         let busy = lock(&self.inner.busy);
         for (key, (dest, rcpts)) in mine {
@@ -307,7 +325,7 @@ impl Engine {
         &self,
         key: String,
         dest: Destination,
-        work: Vec<(String, Vec<String>)>,
+        work: Vec<Share>,
     ) -> Vec<JoinHandle<()>> {
         let running = lock(&self.inner.running).get(&key).copied().unwrap_or(0);
         let free = self.inner.concurrency.saturating_sub(running);
@@ -317,7 +335,10 @@ impl Engine {
         // Spread over as many connections as allowed, but give each at least a few messages:
         // a handshake per message costs more than it gains in parallelism.
         let floor = MIN_MESSAGES_PER_CONNECTION.min(self.inner.per_connection);
-        let per_batch = work.len().div_ceil(free).clamp(floor, self.inner.per_connection);
+        let per_batch = work
+            .len()
+            .div_ceil(free)
+            .clamp(floor, self.inner.per_connection);
         let mut tasks = Vec::new();
         let mut rest = work;
         while !rest.is_empty() && tasks.len() < free {
@@ -328,7 +349,7 @@ impl Engine {
         tasks
     }
 
-    fn spawn_delivery(&self, key: String, dest: Destination, batch: Vec<(String, Vec<String>)>) -> JoinHandle<()> {
+    fn spawn_delivery(&self, key: String, dest: Destination, batch: Vec<Share>) -> JoinHandle<()> {
         let guard = Busy::mark(self.clone(), &key, &batch);
         let engine = self.clone();
         tokio::spawn(async move {
@@ -346,11 +367,16 @@ impl Engine {
     }
 
     /// Reads the bodies of a batch; a message that vanished (deleted meanwhile) is skipped.
-    fn load_work(&self, batch: Vec<(String, Vec<String>)>) -> Vec<Work> {
+    fn load_work(&self, batch: Vec<Share>) -> Vec<Work> {
         let mut work = Vec::with_capacity(batch.len());
         for (id, rcpts) in batch {
             match self.inner.queue.read_message(&id) {
-                Ok((entry, body)) => work.push(Work { id, mail_from: entry.message.mail_from, rcpts, body }),
+                Ok((entry, body)) => work.push(Work {
+                    id,
+                    mail_from: entry.message.mail_from,
+                    rcpts,
+                    body,
+                }),
                 Err(e) => self.forget_if_gone(&id, &e),
             }
         }
@@ -371,7 +397,13 @@ impl Engine {
         let now = self.inner.clock.now();
         // Owed DSNs that could not be handed over are tried again a minute later.
         let next = entry.next_attempt().unwrap_or(now + 60);
-        lock(&self.inner.slots).insert(entry.id().to_owned(), Slot { next, held: entry.state.held });
+        lock(&self.inner.slots).insert(
+            entry.id().to_owned(),
+            Slot {
+                next,
+                held: entry.state.held,
+            },
+        );
     }
 
     pub(crate) fn forget(&self, id: &str) {
@@ -405,11 +437,20 @@ struct Busy {
 }
 
 impl Busy {
-    fn mark(engine: Engine, key: &str, batch: &[(String, Vec<String>)]) -> Busy {
-        let pairs: Vec<(String, String)> = batch.iter().map(|(id, _)| (id.clone(), key.to_owned())).collect();
+    fn mark(engine: Engine, key: &str, batch: &[Share]) -> Busy {
+        let pairs: Vec<(String, String)> = batch
+            .iter()
+            .map(|(id, _)| (id.clone(), key.to_owned()))
+            .collect();
         lock(&engine.inner.busy).extend(pairs.iter().cloned());
-        *lock(&engine.inner.running).entry(key.to_owned()).or_insert(0) += 1;
-        Busy { engine, key: key.to_owned(), pairs }
+        *lock(&engine.inner.running)
+            .entry(key.to_owned())
+            .or_insert(0) += 1;
+        Busy {
+            engine,
+            key: key.to_owned(),
+            pairs,
+        }
     }
 }
 

@@ -29,7 +29,12 @@ impl Engine {
         self.set_held(id, false, "release").await
     }
 
-    async fn set_held(&self, id: &str, held: bool, operation: &'static str) -> io::Result<QueueEntry> {
+    async fn set_held(
+        &self,
+        id: &str,
+        held: bool,
+        operation: &'static str,
+    ) -> io::Result<QueueEntry> {
         let _serial = self.inner.apply_lock.lock().await;
         let entry = self.inner.queue.set_held(id, held)?;
         self.remember(&entry);

@@ -102,7 +102,10 @@ impl RetryPolicy {
         if now >= expires {
             return None;
         }
-        Some(now.saturating_add(self.delay(attempts).as_secs()).min(expires))
+        Some(
+            now.saturating_add(self.delay(attempts).as_secs())
+                .min(expires),
+        )
     }
 }
 

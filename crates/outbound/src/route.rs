@@ -219,7 +219,9 @@ fn parse_transport(value: &str, options: &[&str]) -> Result<Transport, String> {
             let tls = parse_options(options)?;
             parse_nexthop(nexthop, tls).map(Transport::Smtp)
         }
-        other => Err(format!("unknown transport {other:?} (use smtp, relay, local, disabled or error)")),
+        other => Err(format!(
+            "unknown transport {other:?} (use smtp, relay, local, disabled or error)"
+        )),
     }
 }
 
@@ -253,7 +255,9 @@ fn parse_nexthop(text: &str, tls: TlsPolicy) -> Result<Option<NextHop>, String> 
             .ok_or_else(|| format!("{text}: missing `]`"))?;
         let port = match after {
             "" => None,
-            p => Some(parse_port(p.strip_prefix(':').ok_or("expected `:port` after `]`")?)?),
+            p => Some(parse_port(
+                p.strip_prefix(':').ok_or("expected `:port` after `]`")?,
+            )?),
         };
         (host, port, false)
     } else {

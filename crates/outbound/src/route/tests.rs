@@ -24,10 +24,22 @@ secure.test      smtp:[127.0.0.2]:2525 tls=verify
 fn postfix_transport_lines_are_understood() {
     let routes = Routes::parse(MAP, "transport").unwrap();
     assert_eq!(routes.len(), 7);
-    assert_eq!(routes.lookup("example.com"), hop("mx.example.com", Some(2525), false));
-    assert_eq!(routes.lookup("EXAMPLE.com."), hop("mx.example.com", Some(2525), false));
-    assert_eq!(routes.lookup("a.b.example.com"), hop("10.0.0.5", None, false));
-    assert_eq!(routes.lookup("old.example.org"), hop("old-mx.internal", Some(25), true));
+    assert_eq!(
+        routes.lookup("example.com"),
+        hop("mx.example.com", Some(2525), false)
+    );
+    assert_eq!(
+        routes.lookup("EXAMPLE.com."),
+        hop("mx.example.com", Some(2525), false)
+    );
+    assert_eq!(
+        routes.lookup("a.b.example.com"),
+        hop("10.0.0.5", None, false)
+    );
+    assert_eq!(
+        routes.lookup("old.example.org"),
+        hop("old-mx.internal", Some(25), true)
+    );
     assert_eq!(routes.lookup("local.test"), Transport::Local);
     assert_eq!(routes.lookup("moving.test"), Transport::Disabled);
     assert_eq!(
@@ -79,7 +91,7 @@ fn bad_lines_name_file_and_line() {
         ("a.test smtp:[h] tls=maybe\n", "unknown option"),
         ("user@a.test smtp:\n", "address patterns"),
         ("a..test smtp:\n", "a..test"),
-        ("a.test smtp:[bad host!]\n", "bad host!"),
+        ("a.test smtp:[bad!host]\n", "bad!host"),
     ];
     for (text, want) in cases {
         let err = Routes::parse(&format!("# c\n{text}"), "routes").unwrap_err();
@@ -98,10 +110,17 @@ fn a_missing_file_is_an_error_naming_it() {
 
 #[test]
 fn ip_literal_nexthops_and_options_without_host() {
-    let routes = Routes::parse("a.test smtp:[127.0.0.1]:2525\nb.test smtp: tls=encrypt\n", "t").unwrap();
+    let routes = Routes::parse(
+        "a.test smtp:[127.0.0.1]:2525\nb.test smtp: tls=encrypt\n",
+        "t",
+    )
+    .unwrap();
     assert_eq!(routes.lookup("a.test"), hop("127.0.0.1", Some(2525), false));
     let Transport::Smtp(Some(b)) = routes.lookup("b.test") else {
         panic!("b.test");
     };
-    assert_eq!((b.host.as_str(), b.mx_lookup, b.tls), ("", true, TlsPolicy::Encrypt));
+    assert_eq!(
+        (b.host.as_str(), b.mx_lookup, b.tls),
+        ("", true, TlsPolicy::Encrypt)
+    );
 }

@@ -157,9 +157,14 @@ async fn serve(
         }
         let cmd = line.trim_end().to_owned();
         cmds.lock().unwrap().push(cmd.clone());
-        let a = script(n, &cmd);
-        let positive = matches!(&a, Act::Reply(t) if t.starts_with('2') || t.starts_with('3'));
         let upper = cmd.to_ascii_uppercase();
+        // RFC 2920 §3.1: DATA after every RCPT failed is refused, as real servers do.
+        let a = if upper == "DATA" && current.rcpts.is_empty() {
+            reply("554 5.5.1 no valid recipients")
+        } else {
+            script(n, &cmd)
+        };
+        let positive = matches!(&a, Act::Reply(t) if t.starts_with('2') || t.starts_with('3'));
         if upper.starts_with("MAIL FROM:") && positive {
             current = Got {
                 from: strip(&cmd[10..]),
@@ -315,3 +320,49 @@ impl Setup {
 }
 
 pub const BODY: &[u8] = b"From: a@sender.test\r\nTo: b@example.test\r\nSubject: hello there\r\n\r\n.leading dot\r\nbody\r\n";
+
+/// A second engine over the queue of `s` (a restart), with its own clock at `T0`.
+pub async fn setup_over(s: &Setup, port: u16) -> Setup {
+    let mut fresh = setup(zone(), port, |_| {}).await;
+    let qdir = s.dir.path().join("outbound");
+    let mut config = OutboundConfig::new("calm.test");
+    config.resolver = fresh._dns.settings();
+    config.port = port;
+    config.timeouts = quick_timeouts();
+    let sink = fresh.events.clone();
+    let (tx, dsns) = tokio::sync::mpsc::unbounded_channel();
+    fresh.engine = Engine::new(
+        config,
+        &qdir,
+        fresh.clock.clone(),
+        Arc::new(move |e| sink.lock().unwrap().push(e)),
+        Arc::new(tx),
+    )
+    .unwrap();
+    fresh.dsns = dsns;
+    fresh.queue = Outbound::open(&qdir).unwrap();
+    fresh
+}
+
+/// `s` with its engine rebuilt around another DSN sink.
+pub async fn setup_with_sink(
+    mut s: Setup,
+    port: u16,
+    sink: Arc<dyn calm_outbound::DsnSink>,
+) -> Setup {
+    let qdir = s.dir.path().join("outbound");
+    let mut config = OutboundConfig::new("calm.test");
+    config.resolver = s._dns.settings();
+    config.port = port;
+    config.timeouts = quick_timeouts();
+    let events = s.events.clone();
+    s.engine = Engine::new(
+        config,
+        &qdir,
+        s.clock.clone(),
+        Arc::new(move |e| events.lock().unwrap().push(e)),
+        sink,
+    )
+    .unwrap();
+    s
+}
