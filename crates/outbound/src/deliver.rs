@@ -382,6 +382,9 @@ impl Deliverer {
                 conn.quit().await;
                 return HostResult::Done;
             };
+            let Some(work) = checked_paths(work, outcomes) else {
+                continue;
+            };
             if let Some(limit) = conn
                 .caps
                 .size
@@ -432,6 +435,32 @@ impl Deliverer {
             HostResult::More
         }
     }
+}
+
+/// Drops recipients (or the whole message) whose addresses could not be written as an SMTP
+/// path without changing the command: a CR, LF or angle bracket would let queue contents add
+/// a command of their own. The spool only holds parsed addresses, so this is defence in depth.
+fn checked_paths(mut work: Work, outcomes: &mut Vec<Outcome>) -> Option<Work> {
+    let bad = |s: &str| s.chars().any(|c| c.is_control() || c == '<' || c == '>');
+    if bad(&work.mail_from) {
+        // RFC 3463: 5.1.7 "bad sender's mailbox address syntax".
+        let answer = Answer::local(Verdict::Permanent, "5.1.7", "unusable sender address");
+        answer_one(&work, &answer, outcomes);
+        return None;
+    }
+    let (good, rejected): (Vec<String>, Vec<String>) =
+        work.rcpts.into_iter().partition(|r| !bad(r));
+    for rcpt in rejected {
+        // 5.1.3 "bad destination mailbox address syntax".
+        let answer = Answer::local(Verdict::Permanent, "5.1.3", "unusable recipient address");
+        outcomes.push(Outcome {
+            id: work.id.clone(),
+            rcpt,
+            answer,
+        });
+    }
+    work.rcpts = good;
+    (!work.rcpts.is_empty()).then_some(work)
 }
 
 /// Per-recipient answers of one transaction.

@@ -164,3 +164,24 @@ async fn a_dsn_that_cannot_be_handed_over_is_kept_and_retried() {
     assert_eq!(rx.connections(), 1);
     assert_eq!(s.count("dsn_failed"), 2);
 }
+
+#[tokio::test]
+async fn queued_addresses_that_would_inject_commands_are_refused_not_sent() {
+    let rx = receiver("127.0.0.2", 0, Arc::new(accept)).await;
+    let mut s = setup(zone(), rx.addr.port(), |_| {}).await;
+    s.enqueue(
+        "X8",
+        "a@sender.test",
+        &["ok@example.test", "x>\r\nRSET\r\nRCPT TO:<y@example.test"],
+        BODY,
+    );
+    s.engine.run_once().await;
+    assert_eq!(rx.got()[0].rcpts, ["ok@example.test"]);
+    assert!(
+        rx.commands()
+            .iter()
+            .all(|c| c != "RSET" || !c.contains("x@"))
+    );
+    let text = String::from_utf8_lossy(&s.dsns.try_recv().expect("a DSN").data).into_owned();
+    assert!(text.contains("Status: 5.1.3"), "{text}");
+}

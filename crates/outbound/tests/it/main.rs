@@ -6,4 +6,5 @@ mod delivery;
 mod harness;
 mod ops;
 mod retry;
+mod sink;
 mod tls;
