@@ -1,31 +1,30 @@
-//! calm's answers to the SMTP server's questions: who may relay, which recipients exist, who
-//! may send as whom, and where accepted mail goes (the spool).
-//!
-//! These are the built-in decisions of the core; the staged policy engine will make them named,
-//! editable rules.
+//! calm's answers to the SMTP server's questions. Every decision at connect, HELO, MAIL, RCPT
+//! and DATA is made by the staged policy ([`crate::gate::Gate`]); this file gathers the facts
+//! the policy needs (the directory's view of a recipient, sender ownership) and hands accepted
+//! mail to the spool.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use calm_accounts::Resolution;
 use calm_config::Config;
 use calm_eventlog::EventLog;
 use calm_mail_types::{Address, ReversePath};
+use calm_policy::RcptStatus;
 use calm_queue::{Envelope, Spool, SpoolError};
-use calm_smtp_proto::{EnhancedCode, Reply};
+use calm_smtp_proto::Reply;
 use calm_smtp_server::{
-    Backend, EnqueueError, IncomingMessage, RcptVerdict, Role, SessionInfo, SmtpEvent,
+    Backend, EnqueueError, IncomingMessage, RcptVerdict, SessionInfo, SmtpEvent,
 };
-use ipnet::IpNet;
 
 use crate::accounts::LiveDirectory;
+use crate::gate::Gate;
 
 /// The backend of every listener.
 pub struct CalmBackend {
     directory: Arc<LiveDirectory>,
+    gate: Gate,
     spool: Spool,
     events: EventLog,
-    lan: Vec<IpNet>,
     sender_must_own: bool,
 }
 
@@ -33,29 +32,17 @@ impl CalmBackend {
     pub fn new(
         config: &Config,
         directory: Arc<LiveDirectory>,
+        gate: Gate,
         spool: Spool,
         events: EventLog,
     ) -> CalmBackend {
         CalmBackend {
             directory,
+            gate,
             spool,
             events,
-            lan: config.server.lan_networks.clone(),
             sender_must_own: config.accounts.sender_must_own_address,
         }
-    }
-
-    fn in_lan(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.lan.iter().any(|net| net.contains(&ip))
-    }
-
-    /// May this session send to a domain that is not ours?
-    fn may_relay(&self, s: &SessionInfo) -> bool {
-        s.auth_user.is_some() || (matches!(s.role, Role::Mx) && self.in_lan(s.client.ip()))
     }
 }
 
@@ -64,42 +51,73 @@ fn directory_key(a: &Address) -> String {
     format!("{}@{}", a.local(), a.domain())
 }
 
-impl Backend for CalmBackend {
-    fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {
-        let (Some(user), Some(address)) = (&s.auth_user, from.address()) else {
-            return Ok(());
-        };
-        if !self.sender_must_own || self.directory.current().owns(user, &directory_key(address)) {
-            return Ok(());
+/// Where the first header field (with its folded continuation lines) ends.
+fn first_header_end(data: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(i) = data[at..].windows(2).position(|w| w == b"\r\n") {
+        at += i + 2;
+        if !matches!(data.get(at), Some(b' ' | b'\t')) {
+            return at;
         }
-        Err(Reply::sender_not_owned(&format!(
-            "<{address}>: Sender address rejected: not owned by user {user}"
-        )))
+    }
+    0
+}
+
+impl Backend for CalmBackend {
+    fn check_connect(&self, s: &SessionInfo) -> Result<(), Reply> {
+        self.gate.connect(s)
+    }
+
+    fn check_helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
+        self.gate.helo(s, name)
+    }
+
+    fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {
+        let sender = from.address().map(directory_key).unwrap_or_default();
+        let owned = match (&s.auth_user, from.address()) {
+            (Some(user), Some(_)) if self.sender_must_own => {
+                Some(self.directory.current().owns(user, &sender))
+            }
+            _ => None,
+        };
+        self.gate.mail(s, &sender, owned)
     }
 
     fn check_rcpt(&self, s: &SessionInfo, rcpt: &Address) -> RcptVerdict {
         let key = directory_key(rcpt);
+        // An address literal is never one of our domains (RFC 5321 §4.1.3).
         let resolution = if rcpt.is_ip_literal() {
             Resolution::NotLocal
         } else {
             self.directory.current().resolve(&key)
         };
-        match resolution {
-            Resolution::Deliver(_) => RcptVerdict::Accept,
-            Resolution::Unknown => RcptVerdict::Reject(Reply::no_such_user(&format!(
-                "<{rcpt}>: Recipient address rejected: User unknown in local recipient table"
-            ))),
-            // A loop or dead end in aliases is the operator's to fix: the sender retries meanwhile.
-            Resolution::Failed(e) => RcptVerdict::Reject(Reply::new(
-                451,
-                EnhancedCode::parse("4.3.0"),
-                format!("<{rcpt}>: Temporary lookup failure: {e}"),
-            )),
-            Resolution::NotLocal if self.may_relay(s) => RcptVerdict::Accept,
-            Resolution::NotLocal => RcptVerdict::Reject(Reply::relay_denied(&format!(
-                "<{rcpt}>: Relay access denied"
-            ))),
+        let failure;
+        let status = match &resolution {
+            Resolution::Deliver(_) => RcptStatus::Known,
+            Resolution::Unknown => RcptStatus::Unknown,
+            Resolution::NotLocal => RcptStatus::Remote,
+            Resolution::Failed(e) => {
+                failure = e.to_string();
+                RcptStatus::Failed(&failure)
+            }
+        };
+        match self.gate.rcpt(s, &key, status, self.gate.tables()) {
+            Ok(()) => RcptVerdict::Accept,
+            Err(reply) => RcptVerdict::Reject(reply),
         }
+    }
+
+    fn check_data(&self, s: &SessionInfo, msg: &mut IncomingMessage) -> Result<(), Reply> {
+        let headers = self.gate.data(s, &msg.data)?;
+        // Our Received: line stays the top trace field (RFC 5321 §4.4); the policy's header
+        // lines go right below it.
+        let at = first_header_end(&msg.data);
+        msg.data.splice(at..at, headers.into_bytes());
+        Ok(())
+    }
+
+    fn disconnect(&self, s: &SessionInfo) {
+        self.gate.disconnect(s);
     }
 
     async fn authenticate(&self, user: &str, password: &str) -> Option<String> {
@@ -130,6 +148,24 @@ impl Backend for CalmBackend {
     }
 
     fn event(&self, ev: &SmtpEvent) {
+        if let SmtpEvent::AuthFailure { client_ip, .. } = ev {
+            self.gate.auth_failed(*client_ip);
+        }
         self.events.log(ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_header_end;
+
+    #[test]
+    fn first_header_end_includes_folded_lines() {
+        let data = b"Received: from x\r\n\tby y\r\nSubject: s\r\n\r\nbody";
+        assert_eq!(
+            &data[..first_header_end(data)],
+            b"Received: from x\r\n\tby y\r\n"
+        );
+        assert_eq!(first_header_end(b"no line end"), 0);
     }
 }

@@ -7,6 +7,7 @@
 mod accounts;
 mod backend;
 mod cli;
+mod gate;
 mod router;
 mod tls;
 

@@ -27,9 +27,13 @@ pub fn run(path: Option<&Path>) -> Result<ExitCode> {
         }
         lines.push(d.to_string());
     }
-    let (e, w) = check_accounts(&config, builtin, &mut lines);
-    errors += e;
-    warnings += w;
+    for (e, w) in [
+        check_accounts(&config, builtin, &mut lines),
+        check_policy(&config, &mut lines),
+    ] {
+        errors += e;
+        warnings += w;
+    }
     for line in &lines {
         println!("{line}");
     }
@@ -44,6 +48,46 @@ pub fn run(path: Option<&Path>) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Loads the policy as the server would, reports its hazards, and runs the configured case
+/// file; returns (errors, warnings).
+fn check_policy(config: &Config, lines: &mut Vec<String>) -> (usize, usize) {
+    let policy = match crate::gate::load(config) {
+        Ok(p) => p,
+        Err(e) => {
+            lines.push(format!("{e:#}"));
+            return (1, 0);
+        }
+    };
+    let (mut errors, mut warnings) = (0, 0);
+    for hazard in policy.hazards() {
+        let d = hazard.to_diagnostic();
+        match d.severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+        }
+        lines.push(d.to_string());
+    }
+    if let Some(path) = &config.policy.cases {
+        match calm_policy::Cases::load(path) {
+            Ok(cases) => {
+                let report = calm_policy::simulate(&policy, &cases);
+                if !report.is_success() {
+                    errors += 1;
+                    lines.push(format!(
+                        "{}: error: policy cases fail:\n{report}",
+                        path.display()
+                    ));
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                lines.push(format!("{e}"));
+            }
+        }
+    }
+    (errors, warnings)
 }
 
 /// Loads users, aliases and virtual maps as the server would; returns (errors, warnings).

@@ -3,8 +3,10 @@
 mod check;
 mod config;
 mod devuser;
+mod policy;
 mod queue;
 mod serve;
+mod simulate;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -44,8 +46,20 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Not implemented yet: run policy against known cases (planned: the policy engine).
-    Simulate(Unbuilt),
+    /// Run the policy against a case file (offline), or compare two configurations (--diff).
+    Simulate {
+        #[command(flatten)]
+        args: simulate::SimulateArgs,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Show the policy in force.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Not implemented yet: check, simulate and swap in a new configuration.
     Reload(Unbuilt),
     /// Not implemented yet: return to the previous configuration.
@@ -87,6 +101,8 @@ pub fn main() -> ExitCode {
         Command::Config(c) => config::run(c),
         Command::User { command, config } => user::run(command, config.config.as_deref()),
         Command::Queue { command, config } => queue::run(command, config.config.as_deref()),
+        Command::Simulate { args, config } => simulate::run(args, config.config.as_deref()),
+        Command::Policy { command, config } => policy::run(command, config.config.as_deref()),
         _ => return unbuilt(name),
     };
     match result {
@@ -105,7 +121,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Config(_) => "config",
         Command::User { .. } => "user",
         Command::Queue { .. } => "queue",
-        Command::Simulate(_) => "simulate",
+        Command::Simulate { .. } => "simulate",
+        Command::Policy { .. } => "policy",
         Command::Reload(_) => "reload",
         Command::Rollback(_) => "rollback",
         Command::Report(_) => "report",
@@ -118,7 +135,7 @@ fn command_name(c: &Command) -> &'static str {
 
 fn unbuilt(name: &str) -> ExitCode {
     eprintln!(
-        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list."
+        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show."
     );
     ExitCode::from(2)
 }

@@ -79,8 +79,21 @@ async fn serve(config: Config, builtin: bool) -> Result<()> {
         &config.server.hostname,
     )?;
     report_tls(&source);
+    let policy = crate::gate::load(&config)?;
+    println!(
+        "calm: policy {} ({} rules)",
+        policy.path().display(),
+        policy.rule_count()
+    );
+    let gate = crate::gate::Gate::new(policy, events.clone());
     let spool = open_spool(&config, &data, directory.clone(), events.clone())?;
-    let backend = Arc::new(CalmBackend::new(&config, directory, spool, events.clone()));
+    let backend = Arc::new(CalmBackend::new(
+        &config,
+        directory,
+        gate,
+        spool,
+        events.clone(),
+    ));
     let server = Arc::new(Server::new(Arc::new(settings(&config, tls)), backend));
     let mut tasks = tokio::task::JoinSet::new();
     for listener in &config.listeners {

@@ -7,4 +7,5 @@ mod clients;
 mod crash;
 mod diskfull;
 mod harness;
+mod policy;
 mod smtp;

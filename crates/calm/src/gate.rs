@@ -1,0 +1,303 @@
+//! The live side of the staged policy: builds [`Facts`] from an SMTP session, keeps each
+//! connection's policy [`Session`] and the shared rate [`Limiter`], runs the stage, and turns
+//! the [`Decision`] into an SMTP answer plus an event-log line naming the rule.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, Result};
+use calm_config::Config;
+use calm_eventlog::EventLog;
+use calm_policy::{
+    Context, Decision, Facts, Limiter, Policy, Rcpt, RcptStatus, Sender, Session, Stage, Tables,
+    Timestamp, Verdict,
+};
+use calm_smtp_proto::Reply;
+use calm_smtp_server::{Role, SessionInfo};
+use serde::Serialize;
+
+/// The built-in default policy and the maps it names, as shipped in `policy/`.
+pub const DEFAULT_POLICY: &str = include_str!("../../../policy/default.toml");
+const DEFAULT_MAPS: &[(&str, &str)] = &[
+    (
+        "access/client",
+        include_str!("../../../policy/access/client"),
+    ),
+    ("access/helo", include_str!("../../../policy/access/helo")),
+    (
+        "access/sender",
+        include_str!("../../../policy/access/sender"),
+    ),
+    (
+        "access/sender-domain",
+        include_str!("../../../policy/access/sender-domain"),
+    ),
+    (
+        "access/recipient",
+        include_str!("../../../policy/access/recipient"),
+    ),
+    (
+        "access/internal-only",
+        include_str!("../../../policy/access/internal-only"),
+    ),
+];
+/// The name the built-in policy goes by in traces.
+pub const DEFAULT_POLICY_NAME: &str = "built-in:default.toml";
+
+/// Loads the configured policy file, or the built-in default.
+pub fn load(config: &Config) -> Result<Policy> {
+    let ctx = Context::from_config(config);
+    match &config.policy.file {
+        Some(path) => Ok(Policy::load(path, &ctx)?),
+        None => {
+            let mut read = |p: &Path| -> std::io::Result<Vec<u8>> {
+                let key = p.to_string_lossy();
+                DEFAULT_MAPS
+                    .iter()
+                    .find(|(name, _)| key.ends_with(name))
+                    .map(|(_, text)| text.as_bytes().to_vec())
+                    .ok_or_else(|| {
+                        std::io::Error::new(std::io::ErrorKind::NotFound, "not a built-in map")
+                    })
+            };
+            Policy::from_text(
+                Path::new(DEFAULT_POLICY_NAME),
+                DEFAULT_POLICY,
+                &ctx,
+                &mut read,
+            )
+            .context("the built-in default policy does not load (a bug)")
+        }
+    }
+}
+
+/// Per-connection policy state.
+#[derive(Default)]
+struct Conn {
+    session: Session,
+    sender: Option<String>,
+    sender_owned: Option<bool>,
+}
+
+/// What the event log records for each deciding rule.
+#[derive(Serialize)]
+struct VerdictEvent<'a> {
+    event: &'static str,
+    stage: &'a str,
+    verdict: &'a str,
+    rule: Option<&'a str>,
+    file: Option<String>,
+    line: Option<usize>,
+    client_ip: IpAddr,
+    explain: String,
+}
+
+/// The policy as the SMTP server meets it.
+pub struct Gate {
+    policy: Arc<Policy>,
+    limiter: Mutex<Limiter>,
+    conns: Mutex<HashMap<u64, Conn>>,
+    events: EventLog,
+}
+
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Timestamp::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+fn role(role: Role) -> calm_policy::Role {
+    match role {
+        Role::Mx => calm_policy::Role::Mx,
+        Role::Submission => calm_policy::Role::Submission,
+        Role::Submissions => calm_policy::Role::Submissions,
+    }
+}
+
+/// The facts every stage shares: client, listener, TLS, HELO, user.
+fn base_facts(s: &SessionInfo) -> Facts<'_> {
+    let mut facts = Facts::new(s.client.ip(), role(s.role));
+    facts.tls = s.tls;
+    facts.helo = s.helo.as_deref();
+    facts.auth_user = s.auth_user.as_deref();
+    facts
+}
+
+fn sender_of(address: &str) -> Sender<'_> {
+    if address.is_empty() {
+        Sender::Null
+    } else {
+        Sender::Address(address)
+    }
+}
+
+impl Gate {
+    pub fn new(policy: Policy, events: EventLog) -> Gate {
+        let limiter = Mutex::new(policy.new_limiter());
+        Gate {
+            policy: Arc::new(policy),
+            limiter,
+            conns: Mutex::default(),
+            events,
+        }
+    }
+
+    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Conn>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn limiter(&self) -> std::sync::MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `stage` for connection `s` and records the decision.
+    fn run(&self, stage: Stage, s: &SessionInfo, facts: &Facts<'_>) -> Result<(), Reply> {
+        let decision = {
+            let mut conns = self.conns();
+            let conn = conns.entry(s.id).or_default();
+            let limiter = self.limiter();
+            self.policy
+                .evaluate(stage, facts, &mut conn.session, &limiter, now())
+        };
+        self.record(&decision, s.client.ip());
+        match decision.verdict {
+            Verdict::Reject(reply) | Verdict::Defer(reply) => Err(reply),
+            Verdict::Pass | Verdict::Accept | Verdict::Quarantine => Ok(()),
+        }
+    }
+
+    fn record(&self, decision: &Decision, client_ip: IpAddr) {
+        let Some(rule) = &decision.rule else { return };
+        let verdict = match decision.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Accept => "accept",
+            Verdict::Reject(_) => "reject",
+            Verdict::Defer(_) => "defer",
+            Verdict::Quarantine => "quarantine",
+        };
+        self.events.log(&VerdictEvent {
+            event: "verdict",
+            stage: decision.stage.as_str(),
+            verdict,
+            rule: Some(rule.name()),
+            file: Some(rule.file().to_string()),
+            line: Some(rule.line()),
+            client_ip,
+            explain: decision.explain(),
+        });
+    }
+
+    pub fn connect(&self, s: &SessionInfo) -> Result<(), Reply> {
+        self.limiter().connection_opened(s.client.ip(), now());
+        self.conns().insert(s.id, Conn::default());
+        self.run(Stage::Connect, s, &base_facts(s))
+    }
+
+    pub fn helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
+        let mut facts = base_facts(s);
+        facts.helo = Some(name);
+        self.run(Stage::Helo, s, &facts)
+    }
+
+    /// `sender` is the address (empty for `<>`); `owned` is the directory's answer for an
+    /// authenticated user when the configuration asks for ownership.
+    pub fn mail(&self, s: &SessionInfo, sender: &str, owned: Option<bool>) -> Result<(), Reply> {
+        self.limiter().message(
+            s.client.ip(),
+            sender_of(sender),
+            s.auth_user.as_deref(),
+            now(),
+        );
+        if let Some(conn) = self.conns().get_mut(&s.id) {
+            conn.session.reset_transaction();
+            conn.sender = Some(sender.to_string());
+            conn.sender_owned = owned;
+        }
+        let mut facts = base_facts(s);
+        facts.sender = Some(sender_of(sender));
+        facts.sender_owned = owned;
+        self.run(Stage::Mail, s, &facts)
+    }
+
+    pub fn rcpt(
+        &self,
+        s: &SessionInfo,
+        rcpt: &str,
+        status: RcptStatus<'_>,
+        tables: Tables,
+    ) -> Result<(), Reply> {
+        let sender = self
+            .conns()
+            .get(&s.id)
+            .and_then(|c| c.sender.clone())
+            .unwrap_or_default();
+        self.limiter().recipient(
+            s.client.ip(),
+            sender_of(&sender),
+            s.auth_user.as_deref(),
+            now(),
+        );
+        let mut facts = base_facts(s);
+        facts.sender = Some(sender_of(&sender));
+        facts.rcpt = Some(Rcpt {
+            address: rcpt,
+            status,
+            tables,
+        });
+        self.run(Stage::Rcpt, s, &facts)
+    }
+
+    /// Runs the data stage; on acceptance returns the header lines to add (tags, quarantine
+    /// note and the `X-Calm-Policy` summary), CRLF-terminated.
+    pub fn data(&self, s: &SessionInfo, message: &[u8]) -> Result<String, Reply> {
+        let sender = self
+            .conns()
+            .get(&s.id)
+            .and_then(|c| c.sender.clone())
+            .unwrap_or_default();
+        let mut facts = base_facts(s);
+        facts.sender = Some(sender_of(&sender));
+        facts.size = Some(message.len() as u64);
+        facts.message = Some(message);
+        self.run(Stage::Data, s, &facts)?;
+        let conns = self.conns();
+        let Some(conn) = conns.get(&s.id) else {
+            return Ok(String::new());
+        };
+        let mut headers = String::new();
+        for header in conn.session.headers() {
+            headers.push_str(header);
+            headers.push_str("\r\n");
+        }
+        if let Some(rule) = conn.session.quarantined_by() {
+            // The quarantine store is not built yet: say so in the message itself.
+            headers.push_str(&format!(
+                "X-Calm-Quarantine: rule {} ({}:{}) asked for quarantine; no quarantine store in this version, delivered normally\r\n",
+                rule.name(),
+                rule.file(),
+                rule.line()
+            ));
+        }
+        headers.push_str(&conn.session.summary_header());
+        headers.push_str("\r\n");
+        Ok(headers)
+    }
+
+    pub fn auth_failed(&self, client: IpAddr) {
+        self.limiter().auth_failure(client, now());
+    }
+
+    pub fn disconnect(&self, s: &SessionInfo) {
+        self.limiter().connection_closed(s.client.ip());
+        self.conns().remove(&s.id);
+    }
+
+    /// The recipient tables the running directory has loaded: all the configured ones (a
+    /// directory that fails to load keeps the previous one whole, never a part of it).
+    pub fn tables(&self) -> Tables {
+        self.policy.context().tables
+    }
+}
