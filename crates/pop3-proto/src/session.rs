@@ -157,6 +157,8 @@ pub enum Action {
         status: Vec<u8>,
         /// [`Listing::id`] of the message.
         id: u32,
+        /// For TOP, the number of body lines; `None` for RETR.
+        top: Option<u32>,
         /// RETR or TOP framing.
         encoder: BodyEncoder,
     },
@@ -499,6 +501,7 @@ impl Session {
                 self.actions.push_back(Action::SendMessage {
                     status,
                     id,
+                    top,
                     encoder,
                 });
             }

@@ -82,6 +82,7 @@ impl Driver {
                 status,
                 id,
                 mut encoder,
+                ..
             } => {
                 out.extend(status);
                 let data = &self.messages.iter().find(|(i, _)| *i == id).unwrap().1;

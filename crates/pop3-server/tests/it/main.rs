@@ -1,0 +1,6 @@
+//! Integration tests: the server on 127.0.0.1 driven by a raw client, Python's poplib and curl.
+
+mod clients;
+mod harness;
+mod hostile;
+mod session;
