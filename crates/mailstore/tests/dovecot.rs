@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
-use calm_mailstore::{FlagOp, Flags, Store};
+use calm_mailstore::{FlagOp, Flags, Mailbox, Store};
 
 struct Dovecot {
     _tmp: tempfile::TempDir,
@@ -145,6 +145,30 @@ fn deliver(root: &Path, name: &str, body: &[u8]) {
 fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
     let d = dovecot();
     let store = Store::open(&d.root).unwrap();
+    let mut inbox = write_with_calm(&d, &store);
+    dovecot_reads_calm(&d, &inbox);
+    change_with_dovecot(&d);
+    calm_reads_dovecot(&store, &mut inbox);
+    // And back: calm's flag change keeps Dovecot's keyword letter for Dovecot to read.
+    inbox
+        .set_flags(&[2], FlagOp::Remove, Flags::FLAGGED)
+        .unwrap();
+    let fetched = d.fetch("INBOX", "uid flags");
+    // \Recent is Dovecot's session state, not stored in the Maildir.
+    let flags: Vec<String> = fetched
+        .iter()
+        .map(|m| {
+            field(m, "flags")
+                .split(' ')
+                .filter(|f| *f != "\\Recent")
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(flags, ["\\Answered \\Seen $Junk", "", ""]);
+}
+
+fn write_with_calm(d: &Dovecot, store: &Store) -> Mailbox {
     let inbox = store.inbox().unwrap();
     let date = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
     inbox
@@ -166,8 +190,11 @@ fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
     inbox.set_flags(&[3], FlagOp::Add, Flags::TRASHED).unwrap();
     store.create("Entw\u{fc}rfe").unwrap();
     store.subscribe("Entw\u{fc}rfe").unwrap();
+    inbox
+}
 
-    // calm → Dovecot: UIDs, UIDVALIDITY, flags, INTERNALDATE, RFC822.SIZE, folders.
+/// calm → Dovecot: UIDs, UIDVALIDITY, flags, INTERNALDATE, RFC822.SIZE, folders.
+fn dovecot_reads_calm(d: &Dovecot, inbox: &Mailbox) {
     let fetched = d.fetch("INBOX", "uid flags date.received size.virtual hdr.subject");
     let summary: Vec<(&str, &str, &str, &str)> = fetched
         .iter()
@@ -199,9 +226,9 @@ fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
         subscribed.lines().any(|l| l == "Entw\u{fc}rfe"),
         "{subscribed}"
     );
+}
 
-    // Dovecot → calm: a saved message keeps Dovecot's UID, flags and keywords survive,
-    // an expunge is seen, a new folder is listed.
+fn change_with_dovecot(d: &Dovecot) {
     d.doveadm(
         &["save", "-m", "INBOX"],
         Some(b"Subject: from dovecot\n\nhello\n"),
@@ -232,6 +259,11 @@ fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
     );
     d.doveadm(&["expunge", "mailbox", "INBOX", "uid", "1"], None);
     d.doveadm(&["mailbox", "create", "\u{c4}rger.Sub"], None);
+}
+
+/// Dovecot → calm: a saved message keeps Dovecot's UID, flags and keywords survive, an
+/// expunge is seen, a new folder is listed.
+fn calm_reads_dovecot(store: &Store, inbox: &mut Mailbox) {
     let changes = inbox.sync().unwrap();
     assert!(!changes.uid_validity_changed);
     assert_eq!(
@@ -246,22 +278,4 @@ fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
     assert!(inbox.read(4).unwrap().starts_with(b"Subject: from dovecot"));
     let names: Vec<String> = store.list().unwrap().into_iter().map(|m| m.name).collect();
     assert!(names.contains(&"\u{c4}rger.Sub".to_owned()), "{names:?}");
-
-    // And back: calm's flag change keeps Dovecot's keyword letter for Dovecot to read.
-    inbox
-        .set_flags(&[2], FlagOp::Remove, Flags::FLAGGED)
-        .unwrap();
-    let fetched = d.fetch("INBOX", "uid flags");
-    // \Recent is Dovecot's session state, not stored in the Maildir.
-    let flags: Vec<String> = fetched
-        .iter()
-        .map(|m| {
-            field(m, "flags")
-                .split(' ')
-                .filter(|f| *f != "\\Recent")
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    assert_eq!(flags, ["\\Answered \\Seen $Junk", "", ""]);
 }

@@ -26,16 +26,15 @@ pub(crate) struct Updated {
 }
 
 impl Maildrop {
-    /// Opens the user's INBOX, takes the maildrop lock (RFC 1939 §8), then syncs so the
-    /// listing includes everything delivered up to the lock.
+    /// Takes the maildrop lock (RFC 1939 §8) on the user's INBOX, then opens and lists it.
     pub(crate) fn open(root: &Path) -> Result<(Maildrop, Vec<Listing>), MaildropError> {
         let store = Store::open(root).map_err(unavailable)?;
         let lock = store.lock_maildrop().map_err(|e| match e {
             Error::InUse => MaildropError::InUse,
             other => unavailable(other),
         })?;
-        let mut inbox = store.inbox().map_err(unavailable)?;
-        inbox.sync().map_err(unavailable)?;
+        // Opening syncs, after the lock: the listing includes everything delivered so far.
+        let inbox = store.inbox().map_err(unavailable)?;
         let listings: Vec<Listing> = inbox
             .messages()
             .iter()
