@@ -12,7 +12,8 @@
 //! - [`Command`]: one parsed command line; [`LineReader`]: framing with a length limit.
 //! - [`BodyEncoder`]: streams a message as a multi-line response (byte-stuffing, CRLF
 //!   normalisation, TOP).
-//! - [`Listing`] and [`uidl_for`]: what the driver tells the session about each message.
+//! - [`Listing`], [`uidl_for`] and [`uidl_digest`]: what the driver tells the session about
+//!   each message.
 //!
 //! It deliberately does not touch sockets, files or clocks, check passwords, lock or read
 //! mailboxes: it asks. APOP is not offered (it needs plaintext-equivalent password storage).
@@ -49,4 +50,4 @@ pub use session::{
     Action, Answer, AuthMethod, CloseReason, Listing, MaildropError, RetrieveError, Role, Session,
     SessionConfig, SessionError,
 };
-pub use uidl::uidl_for;
+pub use uidl::{uidl_digest, uidl_for};

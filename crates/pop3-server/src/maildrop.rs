@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::Path;
 
 use calm_mailstore::{Error, FlagOp, Flags, Mailbox, MaildropLock, Store, Uid};
-use calm_pop3_proto::{Listing, MaildropError, RetrieveError, uidl_for};
+use calm_pop3_proto::{Listing, MaildropError, RetrieveError, uidl_digest, uidl_for};
 
 /// An open, locked maildrop. The lock is released when this drops (connection end).
 #[derive(Debug)]
@@ -35,15 +35,7 @@ impl Maildrop {
         })?;
         // Opening syncs, after the lock: the listing includes everything delivered so far.
         let inbox = store.inbox().map_err(unavailable)?;
-        let listings: Vec<Listing> = inbox
-            .messages()
-            .iter()
-            .map(|m| Listing {
-                id: m.uid,
-                octets: m.rfc822_size,
-                uidl: uidl_for(m.base()),
-            })
-            .collect();
+        let listings = listings(&inbox);
         let uidls = listings
             .iter()
             .map(|l| (l.id, (l.uidl.clone(), l.octets)))
@@ -97,6 +89,28 @@ impl Maildrop {
     }
 }
 
+/// The messages with their UIDLs; a UIDL that two messages would share (only foreign or
+/// hostile file names do that) becomes the digest of each full base name.
+fn listings(inbox: &Mailbox) -> Vec<Listing> {
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for m in inbox.messages() {
+        *count.entry(uidl_for(m.base())).or_default() += 1;
+    }
+    inbox
+        .messages()
+        .iter()
+        .map(|m| {
+            let uidl = uidl_for(m.base());
+            let unique = count.get(&uidl).copied().unwrap_or_default() == 1;
+            Listing {
+                id: m.uid,
+                octets: m.rfc822_size,
+                uidl: if unique { uidl } else { uidl_digest(m.base()) },
+            }
+        })
+        .collect()
+}
+
 fn unavailable(e: Error) -> MaildropError {
     tracing::warn!(error = %e, "pop3: cannot open maildrop");
     MaildropError::Unavailable
@@ -144,5 +158,19 @@ mod tests {
         assert_eq!(listings.len(), 1);
         let inbox = Store::open(&root).unwrap().inbox().unwrap();
         assert!(inbox.get(2).unwrap().flags.contains(Flags::SEEN));
+    }
+
+    #[test]
+    fn uidls_stay_unique_when_unique_names_collide() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("bob");
+        deliver(&root, "1.a.h,S=1", b"x");
+        deliver(&root, "1.a.h,S=2", b"yy");
+        deliver(&root, "2.b.h,S=1", b"z");
+        let (_drop, listings) = Maildrop::open(&root).unwrap();
+        let uidls: Vec<&str> = listings.iter().map(|l| l.uidl.as_str()).collect();
+        assert_eq!(uidls[2], "2.b.h");
+        assert!(uidls[0].starts_with("calm-") && uidls[1].starts_with("calm-"));
+        assert_ne!(uidls[0], uidls[1]);
     }
 }

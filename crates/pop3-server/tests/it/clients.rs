@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::harness::{TestServer, start};
+use crate::harness::{TestServer, start, unique};
 
 const MSG1: &[u8] = b"From: a@example.test\r\nSubject: first\r\n\r\nHello Bob.\r\n.signature\r\n";
 const MSG2: &[u8] =
@@ -80,7 +80,10 @@ async fn poplib_ssl_uidl_is_stable_and_dele_quit_removes_while_rset_keeps() {
     let first = poplib(&server, "ssl", &["uidl"]).await;
     let uidls = json!([
         "+OK 2 messages",
-        [format!("1 {}", names[0]), format!("2 {}", names[1])],
+        [
+            format!("1 {}", unique(&names[0])),
+            format!("2 {}", unique(&names[1]))
+        ],
         first["results"][1][2]
     ]);
     assert_eq!(first["results"][1], uidls);
@@ -90,7 +93,10 @@ async fn poplib_ssl_uidl_is_stable_and_dele_quit_removes_while_rset_keeps() {
     // DELE + QUIT removes; the survivor keeps its UIDL although it is now message 1.
     poplib(&server, "ssl", &["dele:1"]).await;
     let after = poplib(&server, "ssl", &["uidl"]).await;
-    assert_eq!(after["results"][1][1], json!([format!("1 {}", names[1])]));
+    assert_eq!(
+        after["results"][1][1],
+        json!([format!("1 {}", unique(&names[1]))])
+    );
 }
 
 #[tokio::test]

@@ -196,6 +196,11 @@ pub fn deliver_to(root: &Path, bodies: &[&[u8]]) -> Vec<String> {
     names
 }
 
+/// The UIDL expected for a delivered name: the Maildir unique name before `,S=`.
+pub fn unique(name: &str) -> &str {
+    name.split(',').next().unwrap()
+}
+
 /// A distinct queue id per delivered message (the delivery name derives from it).
 fn calm_mail_like_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -3,7 +3,7 @@
 use calm_mailstore::{Flags, Store};
 use calm_pop3_server::Pop3Event;
 
-use crate::harness::{self, start};
+use crate::harness::{self, start, unique};
 
 const MSG: &[u8] = b"Subject: hello\r\n\r\nline one\r\n.leading dot\r\n";
 
@@ -24,7 +24,10 @@ async fn stls_then_login_list_retr_top_and_quit() {
     assert_eq!(c.ask("UIDL").await, "+OK 2 messages");
     assert_eq!(
         c.body().await,
-        [format!("1 {}", names[0]), format!("2 {}", names[1])]
+        [
+            format!("1 {}", unique(&names[0])),
+            format!("2 {}", unique(&names[1]))
+        ]
     );
     assert_eq!(c.ask("RETR 1").await, "+OK 42 octets");
     assert_eq!(
