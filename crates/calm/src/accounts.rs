@@ -58,6 +58,7 @@ impl Sources {
 }
 
 struct State {
+    sources: Sources,
     directory: Arc<Directory>,
     stamp: Vec<Option<SystemTime>>,
     checked: Instant,
@@ -65,7 +66,6 @@ struct State {
 
 /// A directory that follows its files.
 pub struct LiveDirectory {
-    sources: Sources,
     state: Mutex<State>,
     events: EventLog,
 }
@@ -75,16 +75,22 @@ impl LiveDirectory {
     pub fn new(sources: Sources, events: EventLog) -> Result<LiveDirectory, AccountsError> {
         let stamp = sources.stamp();
         let directory = Arc::new(sources.load()?);
+        let checked = Instant::now();
         let state = Mutex::new(State {
+            sources,
             directory,
             stamp,
-            checked: Instant::now(),
+            checked,
         });
-        Ok(LiveDirectory {
-            sources,
-            state,
-            events,
-        })
+        Ok(LiveDirectory { state, events })
+    }
+
+    /// Switches to other files (a configuration reload), with their directory already loaded.
+    pub fn replace(&self, sources: Sources, directory: Directory) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.stamp = sources.stamp();
+        state.sources = sources;
+        state.directory = Arc::new(directory);
     }
 
     /// The current directory, reloaded first if a file changed. A file that fails to load is
@@ -93,10 +99,10 @@ impl LiveDirectory {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.checked.elapsed() >= CHECK_EVERY {
             state.checked = Instant::now();
-            let stamp = self.sources.stamp();
+            let stamp = state.sources.stamp();
             if stamp != state.stamp {
                 state.stamp = stamp;
-                match self.sources.load() {
+                match state.sources.load() {
                     Ok(d) => {
                         state.directory = Arc::new(d);
                         self.events.log(&serde_json::json!({"event": "accounts_reloaded"}));

@@ -22,7 +22,7 @@ use crate::gate::Gate;
 /// The backend of every listener.
 pub struct CalmBackend {
     directory: Arc<LiveDirectory>,
-    gate: Gate,
+    gate: Arc<Gate>,
     spool: Spool,
     events: EventLog,
     sender_must_own: bool,
@@ -32,7 +32,7 @@ impl CalmBackend {
     pub fn new(
         config: &Config,
         directory: Arc<LiveDirectory>,
-        gate: Gate,
+        gate: Arc<Gate>,
         spool: Spool,
         events: EventLog,
     ) -> CalmBackend {

@@ -73,12 +73,35 @@ pub fn load(config: &Config) -> Result<Policy> {
     }
 }
 
-/// Per-connection policy state.
-#[derive(Default)]
+/// Loads the shadow policy named by `policy.shadow`, if any.
+pub fn load_shadow(config: &Config) -> Result<Option<Policy>> {
+    let Some(path) = &config.policy.shadow else {
+        return Ok(None);
+    };
+    Ok(Some(Policy::load(path, &Context::from_config(config))?))
+}
+
+/// Per-connection policy state. A connection keeps the policies it started with, so a reload
+/// never changes the rules in the middle of a session.
 struct Conn {
+    policy: Arc<Policy>,
     session: Session,
+    shadow: Option<(Arc<Policy>, Session)>,
     sender: Option<String>,
-    sender_owned: Option<bool>,
+}
+
+/// What the event log records when the shadow policy would have decided differently.
+#[derive(Serialize)]
+struct ShadowDiff<'a> {
+    event: &'static str,
+    stage: &'a str,
+    client_ip: IpAddr,
+    active: &'a str,
+    shadow: &'a str,
+    active_rule: Option<&'a str>,
+    shadow_rule: Option<&'a str>,
+    active_explain: String,
+    shadow_explain: String,
 }
 
 /// What the event log records for each deciding rule.
@@ -96,7 +119,7 @@ struct VerdictEvent<'a> {
 
 /// The policy as the SMTP server meets it.
 pub struct Gate {
-    policy: Arc<Policy>,
+    policies: std::sync::RwLock<(Arc<Policy>, Option<Arc<Policy>>)>,
     limiter: Mutex<Limiter>,
     conns: Mutex<HashMap<u64, Conn>>,
     events: EventLog,
@@ -134,15 +157,45 @@ fn sender_of(address: &str) -> Sender<'_> {
     }
 }
 
+fn limiter_for(policy: &Policy, shadow: Option<&Policy>) -> Limiter {
+    let settings = policy.limiter_settings();
+    Limiter::new(shadow.map_or(settings, |s| settings.merge(s.limiter_settings())))
+}
+
 impl Gate {
-    pub fn new(policy: Policy, events: EventLog) -> Gate {
-        let limiter = Mutex::new(policy.new_limiter());
+    /// A gate with the active policy and, optionally, a shadow candidate evaluated beside it.
+    pub fn new(policy: Policy, shadow: Option<Policy>, events: EventLog) -> Gate {
+        let limiter = Mutex::new(limiter_for(&policy, shadow.as_ref()));
+        let policies = std::sync::RwLock::new((Arc::new(policy), shadow.map(Arc::new)));
         Gate {
-            policy: Arc::new(policy),
+            policies,
             limiter,
             conns: Mutex::default(),
             events,
         }
+    }
+
+    /// Swaps in new policies for connections that start from now on. The rate counters are
+    /// kept unless the new policies need a differently shaped limiter.
+    pub fn replace(&self, policy: Policy, shadow: Option<Policy>) {
+        let fresh = limiter_for(&policy, shadow.as_ref());
+        {
+            let mut limiter = self.limiter();
+            if limiter.settings() != fresh.settings() {
+                *limiter = fresh;
+            }
+        }
+        let mut policies = self.policies.write().unwrap_or_else(|e| e.into_inner());
+        *policies = (Arc::new(policy), shadow.map(Arc::new));
+    }
+
+    /// The active policy.
+    pub fn active(&self) -> Arc<Policy> {
+        self.policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
     }
 
     fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Conn>> {
@@ -153,20 +206,54 @@ impl Gate {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `stage` for connection `s` and records the decision.
+    /// Runs `stage` for connection `s` (and its shadow) and records the decisions.
     fn run(&self, stage: Stage, s: &SessionInfo, facts: &Facts<'_>) -> Result<(), Reply> {
-        let decision = {
+        let (decision, shadow) = {
             let mut conns = self.conns();
-            let conn = conns.entry(s.id).or_default();
+            let conn = conns.entry(s.id).or_insert_with(|| self.new_conn());
             let limiter = self.limiter();
-            self.policy
-                .evaluate(stage, facts, &mut conn.session, &limiter, now())
+            let t = now();
+            let decision = conn
+                .policy
+                .evaluate(stage, facts, &mut conn.session, &limiter, t);
+            let shadow = conn
+                .shadow
+                .as_mut()
+                .map(|(p, session)| p.evaluate(stage, facts, session, &limiter, t));
+            (decision, shadow)
         };
         self.record(&decision, s.client.ip());
+        if let Some(shadow) = shadow.filter(|d| !d.verdict.same_as(&decision.verdict)) {
+            self.record_shadow_diff(&decision, &shadow, s.client.ip());
+        }
         match decision.verdict {
             Verdict::Reject(reply) | Verdict::Defer(reply) => Err(reply),
             Verdict::Pass | Verdict::Accept | Verdict::Quarantine => Ok(()),
         }
+    }
+
+    fn new_conn(&self) -> Conn {
+        let policies = self.policies.read().unwrap_or_else(|e| e.into_inner());
+        Conn {
+            policy: policies.0.clone(),
+            session: Session::new(),
+            shadow: policies.1.clone().map(|p| (p, Session::new())),
+            sender: None,
+        }
+    }
+
+    fn record_shadow_diff(&self, active: &Decision, shadow: &Decision, client_ip: IpAddr) {
+        self.events.log(&ShadowDiff {
+            event: "shadow_diff",
+            stage: active.stage.as_str(),
+            client_ip,
+            active: active.verdict.word(),
+            shadow: shadow.verdict.word(),
+            active_rule: active.rule.as_ref().map(|r| r.name()),
+            shadow_rule: shadow.rule.as_ref().map(|r| r.name()),
+            active_explain: active.explain(),
+            shadow_explain: shadow.explain(),
+        });
     }
 
     fn record(&self, decision: &Decision, client_ip: IpAddr) {
@@ -192,7 +279,8 @@ impl Gate {
 
     pub fn connect(&self, s: &SessionInfo) -> Result<(), Reply> {
         self.limiter().connection_opened(s.client.ip(), now());
-        self.conns().insert(s.id, Conn::default());
+        let conn = self.new_conn();
+        self.conns().insert(s.id, conn);
         self.run(Stage::Connect, s, &base_facts(s))
     }
 
@@ -213,8 +301,10 @@ impl Gate {
         );
         if let Some(conn) = self.conns().get_mut(&s.id) {
             conn.session.reset_transaction();
+            if let Some((_, shadow)) = &mut conn.shadow {
+                shadow.reset_transaction();
+            }
             conn.sender = Some(sender.to_string());
-            conn.sender_owned = owned;
         }
         let mut facts = base_facts(s);
         facts.sender = Some(sender_of(sender));
@@ -298,6 +388,6 @@ impl Gate {
     /// The recipient tables the running directory has loaded: all the configured ones (a
     /// directory that fails to load keeps the previous one whole, never a part of it).
     pub fn tables(&self) -> Tables {
-        self.policy.context().tables
+        self.active().context().tables
     }
 }

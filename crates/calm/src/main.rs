@@ -7,9 +7,11 @@
 mod accounts;
 mod backend;
 mod cli;
+mod control;
 mod gate;
 mod router;
 mod tls;
+mod versions;
 
 use std::process::ExitCode;
 

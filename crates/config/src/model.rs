@@ -326,6 +326,12 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"policy-cases.toml", extend("format" = "path"))]
     pub cases: Option<PathBuf>,
+    /// A candidate policy evaluated on live traffic beside the active one, acting on nothing:
+    /// every verdict it would give differently is logged as a `shadow_diff` event, and
+    /// `calm shadow report` summarises them. Unset means no shadow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"policy-candidate.toml", extend("format" = "path"))]
+    pub shadow: Option<PathBuf>,
 }
 
 /// Tuning of the durable spool that holds accepted mail until it is delivered.

@@ -6,6 +6,7 @@ mod devuser;
 mod policy;
 mod queue;
 mod serve;
+mod shadow;
 mod simulate;
 mod user;
 
@@ -60,10 +61,17 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Not implemented yet: check, simulate and swap in a new configuration.
-    Reload(Unbuilt),
-    /// Not implemented yet: return to the previous configuration.
-    Rollback(Unbuilt),
+    /// Tell the running server to check, simulate and swap in its configuration file again.
+    Reload(ConfigArg),
+    /// Tell the running server to return to the previous configuration version.
+    Rollback(ConfigArg),
+    /// The shadow policy's differences from the active one, from the event log.
+    Shadow {
+        #[command(subcommand)]
+        command: shadow::ShadowCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Not implemented yet: summaries of the event log.
     Report(Unbuilt),
     /// Not implemented yet: check the runbook situations against live data.
@@ -103,6 +111,9 @@ pub fn main() -> ExitCode {
         Command::Queue { command, config } => queue::run(command, config.config.as_deref()),
         Command::Simulate { args, config } => simulate::run(args, config.config.as_deref()),
         Command::Policy { command, config } => policy::run(command, config.config.as_deref()),
+        Command::Shadow { command, config } => shadow::run(command, config.config.as_deref()),
+        Command::Reload(c) => control(c.config.as_deref(), "reload"),
+        Command::Rollback(c) => control(c.config.as_deref(), "rollback"),
         _ => return unbuilt(name),
     };
     match result {
@@ -123,6 +134,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Queue { .. } => "queue",
         Command::Simulate { .. } => "simulate",
         Command::Policy { .. } => "policy",
+        Command::Shadow { .. } => "shadow",
         Command::Reload(_) => "reload",
         Command::Rollback(_) => "rollback",
         Command::Report(_) => "report",
@@ -133,9 +145,21 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
+/// Sends a command to the running daemon over its control socket.
+fn control(config: Option<&Path>, cmd: &str) -> Result<ExitCode> {
+    let (config, _) = load_config(config)?;
+    let response = crate::control::send(&config.server.data_dir, cmd)?;
+    println!("{}", response.message);
+    Ok(if response.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn unbuilt(name: &str) -> ExitCode {
     eprintln!(
-        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show."
+        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show, reload, rollback, config versions, shadow report."
     );
     ExitCode::from(2)
 }

@@ -13,15 +13,22 @@ use calm_smtp_server::{Server, Settings};
 
 use crate::accounts::{LiveDirectory, Sources};
 use crate::backend::CalmBackend;
+use crate::control::Control;
 use crate::router::DirectoryRouter;
 use crate::tls;
 
 pub fn run(path: Option<&Path>) -> Result<ExitCode> {
-    let (config, builtin) = super::load_config(path)?;
+    let (config, _) = super::load_config(path)?;
     init_tracing(&config.log.level);
     refuse_invalid(&config)?;
+    let path = match path {
+        Some(p) => {
+            Some(std::fs::canonicalize(p).with_context(|| format!("resolving {}", p.display()))?)
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve(config, builtin))?;
+    runtime.block_on(serve(config, path))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -46,7 +53,8 @@ fn refuse_invalid(config: &Config) -> Result<()> {
     Ok(())
 }
 
-async fn serve(config: Config, builtin: bool) -> Result<()> {
+async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Result<()> {
+    let builtin = config_path.is_none();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let data = &config.server.data_dir;
     calm_maildir::create_dir_durable(data)
@@ -85,15 +93,36 @@ async fn serve(config: Config, builtin: bool) -> Result<()> {
         policy.path().display(),
         policy.rule_count()
     );
-    let gate = crate::gate::Gate::new(policy, events.clone());
+    let shadow = crate::gate::load_shadow(&config)?;
+    if let Some(shadow) = &shadow {
+        println!(
+            "calm: shadow policy {} ({} rules), acting on nothing",
+            shadow.path().display(),
+            shadow.rule_count()
+        );
+    }
+    let gate = Arc::new(crate::gate::Gate::new(policy, shadow, events.clone()));
     let spool = open_spool(&config, &data, directory.clone(), events.clone())?;
     let backend = Arc::new(CalmBackend::new(
         &config,
-        directory,
-        gate,
+        directory.clone(),
+        gate.clone(),
         spool,
         events.clone(),
     ));
+    let control = Arc::new(Control::new(
+        config_path,
+        config.clone(),
+        gate,
+        directory,
+        events.clone(),
+    ));
+    if let Some(version) = control.record_start()? {
+        println!("calm: configuration version {version} (calm config versions lists them)");
+    }
+    let socket = crate::control::socket_path(&data);
+    tokio::spawn(control.clone().serve(socket.clone()));
+    println!("calm: control socket {}", socket.display());
     let server = Arc::new(Server::new(Arc::new(settings(&config, tls)), backend));
     let mut tasks = tokio::task::JoinSet::new();
     for listener in &config.listeners {
@@ -123,7 +152,7 @@ async fn serve(config: Config, builtin: bool) -> Result<()> {
     }
     events.log(&serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "builtin": builtin}));
     println!("calm: ready");
-    wait(tasks).await
+    wait(tasks, &control).await
 }
 
 fn open_spool(
@@ -187,15 +216,30 @@ fn report_tls(source: &tls::Source) {
     }
 }
 
-/// Runs until a listener fails or the process is told to stop (Ctrl-C or SIGTERM).
-async fn wait(mut tasks: tokio::task::JoinSet<std::io::Result<()>>) -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => println!("calm: stopping (interrupt)"),
-        _ = term.recv() => println!("calm: stopping (SIGTERM)"),
-        Some(result) = tasks.join_next() => {
-            result.context("listener task")?.context("listener stopped")?;
+/// Runs until a listener fails or the process is told to stop (Ctrl-C or SIGTERM); SIGHUP
+/// reloads the configuration.
+async fn wait(
+    mut tasks: tokio::task::JoinSet<std::io::Result<()>>,
+    control: &Control,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => println!("calm: stopping (interrupt)"),
+            _ = term.recv() => println!("calm: stopping (SIGTERM)"),
+            _ = hangup.recv() => {
+                match control.reload_blocking().await {
+                    Ok(message) => println!("calm: SIGHUP: {message}"),
+                    Err(e) => println!("calm: SIGHUP: reload refused: {e:#}"),
+                }
+                continue;
+            }
+            Some(result) = tasks.join_next() => {
+                result.context("listener task")?.context("listener stopped")?;
+            }
         }
+        return Ok(());
     }
-    Ok(())
 }

@@ -8,4 +8,5 @@ mod crash;
 mod diskfull;
 mod harness;
 mod policy;
+mod reload;
 mod smtp;

@@ -60,6 +60,9 @@ impl Checker<'_> {
         if let Some(file) = &policy.file {
             self.file(&["policy", "file"], "policy file", file, Severity::Error);
         }
+        if let Some(shadow) = &policy.shadow {
+            self.file(&["policy", "shadow"], "shadow policy file", shadow, Severity::Error);
+        }
         if let Some(cases) = &policy.cases {
             self.file(
                 &["policy", "cases"],
