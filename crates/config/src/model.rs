@@ -127,8 +127,8 @@ impl JsonSchema for Cidr {
 pub struct Listener {
     /// A short unique name for this listener, used in logs and metrics.
     pub name: String,
-    /// What the listener is for. The usual ports are 25 for `mx`, 587 for `submission` and 465
-    /// for `submissions`.
+    /// What the listener is for. The usual ports are 25 for `mx`, 587 for `submission`, 465
+    /// for `submissions`, 110 for `pop3` and 995 for `pop3s`.
     pub role: Role,
     /// IP address and port to listen on, for example `"0.0.0.0:25"` or `"[::]:587"`.
     #[schemars(extend("format" = "socket-address"))]
@@ -143,6 +143,8 @@ impl Listener {
             Role::Mx => 2525,
             Role::Submission => 2587,
             Role::Submissions => 2465,
+            Role::Pop3 => 1110,
+            Role::Pop3s => 1995,
         };
         Self {
             name: role.as_str().to_owned(),
@@ -152,7 +154,8 @@ impl Listener {
     }
 }
 
-/// What a listener is for; it decides which SMTP extensions are offered and who may relay.
+/// What a listener is for: which protocol it speaks, which extensions are offered and who may
+/// relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -163,11 +166,26 @@ pub enum Role {
     Submission,
     /// Message submission over implicit TLS (RFC 8314 §3.3).
     Submissions,
+    /// Mailbox retrieval with POP3 (RFC 1939); STLS (RFC 2595) is required before login.
+    Pop3,
+    /// POP3 over implicit TLS (RFC 8314 §3.3).
+    Pop3s,
 }
 
 impl Role {
     /// Every role, in the order the built-in listeners are listed.
-    pub const ALL: [Role; 3] = [Role::Mx, Role::Submission, Role::Submissions];
+    pub const ALL: [Role; 5] = [
+        Role::Mx,
+        Role::Submission,
+        Role::Submissions,
+        Role::Pop3,
+        Role::Pop3s,
+    ];
+
+    /// Whether the listener speaks SMTP (and so is subject to the staged policy).
+    pub fn is_smtp(self) -> bool {
+        matches!(self, Role::Mx | Role::Submission | Role::Submissions)
+    }
 
     /// The name used in the configuration file.
     pub fn as_str(self) -> &'static str {
@@ -175,6 +193,8 @@ impl Role {
             Role::Mx => "mx",
             Role::Submission => "submission",
             Role::Submissions => "submissions",
+            Role::Pop3 => "pop3",
+            Role::Pop3s => "pop3s",
         }
     }
 }

@@ -285,6 +285,7 @@ fn case_fields(
     let role = raw.listener.as_deref().unwrap_or("mx");
     let listener = Role::ALL
         .into_iter()
+        .filter(|r| r.is_smtp())
         .find(|r| r.as_str() == role)
         .ok_or_else(|| format!("unknown listener role `{role}`"))?;
     let message = case_message(&raw, base, read)?;

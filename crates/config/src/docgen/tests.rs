@@ -126,7 +126,7 @@ fn types_are_named_for_people() {
     assert_eq!(kind("server", "lan_networks"), "list of CIDR networks");
     assert_eq!(
         kind("listener", "role"),
-        "one of `mx`, `submission`, `submissions`"
+        "one of `mx`, `submission`, `submissions`, `pop3`, `pop3s`"
     );
     assert_eq!(kind("listener", "address"), "socket address");
     assert_eq!(kind("tls", "cert"), "path");

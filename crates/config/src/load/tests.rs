@@ -52,6 +52,8 @@ fn builtin_has_the_documented_defaults() {
                 Role::Submissions,
                 "127.0.0.1:2465".to_owned()
             ),
+            ("pop3".to_owned(), Role::Pop3, "127.0.0.1:1110".to_owned()),
+            ("pop3s".to_owned(), Role::Pop3s, "127.0.0.1:1995".to_owned()),
         ]
     );
     assert_eq!(config.accounts.subaddress_separator, Some('+'));

@@ -61,7 +61,12 @@ impl Checker<'_> {
             self.file(&["policy", "file"], "policy file", file, Severity::Error);
         }
         if let Some(shadow) = &policy.shadow {
-            self.file(&["policy", "shadow"], "shadow policy file", shadow, Severity::Error);
+            self.file(
+                &["policy", "shadow"],
+                "shadow policy file",
+                shadow,
+                Severity::Error,
+            );
         }
         if let Some(cases) = &policy.cases {
             self.file(

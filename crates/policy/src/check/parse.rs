@@ -191,8 +191,10 @@ fn lookup(check: &str, name: &str, known: &[String], kind: &str) -> Result<usize
 }
 
 fn role(word: &str) -> Result<Role, String> {
+    // Only SMTP listeners meet the policy.
     Role::ALL
         .into_iter()
+        .filter(|r| r.is_smtp())
         .find(|r| r.as_str() == word)
         .ok_or_else(|| {
             format!("unknown listener role `{word}`; roles: mx, submission, submissions")
