@@ -1,0 +1,71 @@
+use super::*;
+
+const MSG: &[u8] = b"From: Bob <bob@example.test>\r\nSubject: hello\r\n  world\r\nTo: a@example.test\r\n\r\nbody line\r\n";
+
+#[test]
+fn splits_header_and_body() {
+    let (h, b) = split(MSG);
+    assert!(h.ends_with(b"world\r\nTo: a@example.test\r\n\r\n"));
+    assert_eq!(b, b"body line\r\n");
+    assert_eq!(split(b"X: y\r\n"), (&b"X: y\r\n"[..], &b""[..]));
+}
+
+#[test]
+fn header_fields_and_values() {
+    let (h, _) = split(MSG);
+    let names = vec!["subject".to_owned(), "TO".to_owned()];
+    assert_eq!(
+        header_fields(h, &names, true),
+        b"Subject: hello\r\n  world\r\nTo: a@example.test\r\n\r\n"
+    );
+    assert_eq!(
+        header_fields(h, &names, false),
+        b"From: Bob <bob@example.test>\r\n\r\n"
+    );
+    assert_eq!(header_values(h, "Subject"), ["hello  world"]);
+}
+
+#[test]
+fn sections_and_partials() {
+    let text = Section {
+        part: vec![],
+        text: Some(SectionText::Text),
+    };
+    assert_eq!(section(MSG, &text).unwrap(), b"body line\r\n");
+    let one = Section {
+        part: vec![1],
+        text: None,
+    };
+    assert_eq!(section(MSG, &one).unwrap(), b"body line\r\n");
+    assert_eq!(partial(b"abcdef", 2, 3), b"cde");
+    assert_eq!(partial(b"abcdef", 9, 3), b"");
+    assert_eq!(partial(b"abcdef", 4, u32::MAX), b"ef");
+}
+
+#[test]
+fn multipart_parts() {
+    let msg = b"Content-Type: multipart/mixed; boundary=xx\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--xx\r\nContent-Type: text/html\r\n\r\n<b>second</b>\r\n--xx--\r\n";
+    let part = |n: u32, text| {
+        section(
+            msg,
+            &Section {
+                part: vec![n],
+                text,
+            },
+        )
+    };
+    assert_eq!(part(1, None).unwrap(), b"first");
+    assert_eq!(part(2, None).unwrap(), b"<b>second</b>");
+    assert_eq!(
+        part(2, Some(SectionText::Mime)).unwrap(),
+        b"Content-Type: text/html\r\n\r\n"
+    );
+    assert_eq!(part(3, None), None);
+}
+
+#[test]
+fn case_insensitive_contains() {
+    assert!(contains_ci(b"Hello World", b"wORLD"));
+    assert!(!contains_ci(b"Hello", b"Help"));
+    assert!(contains_ci(b"", b""));
+}

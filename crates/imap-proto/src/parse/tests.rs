@@ -1,0 +1,247 @@
+use super::*;
+use crate::command::{DateCmp, FetchItem, SearchKey, Section, SectionText, StoreOp};
+
+fn ok(s: &str) -> CommandBody {
+    match parse_command(s.as_bytes()) {
+        Ok(c) => c.body,
+        Err(e) => panic!("{s:?}: {e}"),
+    }
+}
+
+fn bad(s: &[u8]) -> ParseError {
+    parse_command(s).expect_err(&String::from_utf8_lossy(s))
+}
+
+#[test]
+fn simple_commands() {
+    assert_eq!(ok("a CAPABILITY\r\n"), CommandBody::Capability);
+    assert_eq!(ok("a noop\r\n"), CommandBody::Noop);
+    assert_eq!(
+        ok("a LOGIN bob \"se\\\"cret\"\r\n"),
+        CommandBody::Login {
+            user: "bob".into(),
+            password: "se\"cret".into()
+        }
+    );
+    assert_eq!(
+        ok("a LOGIN {3+}\r\nbob {2}\r\npw\r\n"),
+        CommandBody::Login {
+            user: "bob".into(),
+            password: "pw".into()
+        }
+    );
+    assert_eq!(
+        ok("a select inbox (CONDSTORE)\r\n"),
+        CommandBody::Select {
+            mailbox: "INBOX".into(),
+            read_only: false
+        }
+    );
+    assert_eq!(
+        ok("a EXAMINE \"Entw&APw-rfe\"\r\n"),
+        CommandBody::Select {
+            mailbox: "Entw\u{fc}rfe".into(),
+            read_only: true
+        }
+    );
+    assert_eq!(
+        ok("a AUTHENTICATE PLAIN AGJvYgBzZWNyZXQ=\r\n"),
+        CommandBody::Authenticate {
+            mechanism: "PLAIN".into(),
+            initial: Some("AGJvYgBzZWNyZXQ=".into())
+        }
+    );
+    assert_eq!(ok("a ID NIL\r\n"), CommandBody::Id);
+    assert_eq!(ok("a ID (\"name\" \"x\" \"v\" NIL)\r\n"), CommandBody::Id);
+}
+
+#[test]
+fn list_forms() {
+    let CommandBody::List(l) = ok("a LIST \"\" *\r\n") else {
+        panic!()
+    };
+    assert_eq!(
+        (l.reference.as_str(), l.patterns.as_slice()),
+        ("", &["*".to_owned()][..])
+    );
+    let CommandBody::List(l) =
+        ok("a LIST (SPECIAL-USE) \"\" (% INBOX.*) RETURN (SUBSCRIBED CHILDREN)\r\n")
+    else {
+        panic!()
+    };
+    assert!(l.special_use_only && l.return_subscribed && !l.lsub);
+    assert_eq!(l.patterns, ["%", "INBOX.*"]);
+    let CommandBody::List(l) = ok("a LSUB \"\" \"%\"\r\n") else {
+        panic!()
+    };
+    assert!(l.lsub);
+}
+
+#[test]
+fn fetch_items() {
+    let CommandBody::Fetch { uid, set, items } = ok(
+        "a UID FETCH 1:*,5 (FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)]<0.100> BODY[1.2.MIME] BODY)\r\n",
+    ) else {
+        panic!()
+    };
+    assert!(uid);
+    assert!(set.contains(7, 9) && set.contains(5, 1) && !set.contains(0, 9));
+    assert_eq!(
+        items,
+        [
+            FetchItem::Flags,
+            FetchItem::Body {
+                peek: true,
+                section: Section {
+                    part: vec![],
+                    text: Some(SectionText::HeaderFields(vec![
+                        "From".into(),
+                        "Subject".into()
+                    ]))
+                },
+                partial: Some((0, 100))
+            },
+            FetchItem::Body {
+                peek: false,
+                section: Section {
+                    part: vec![1, 2],
+                    text: Some(SectionText::Mime)
+                },
+                partial: None
+            },
+            FetchItem::BodyStructure(false),
+        ]
+    );
+    let CommandBody::Fetch { items, .. } = ok("a FETCH 1 FAST\r\n") else {
+        panic!()
+    };
+    assert_eq!(items.len(), 3);
+    let CommandBody::Fetch { items, .. } = ok("a FETCH 2 body[]\r\n") else {
+        panic!()
+    };
+    assert!(
+        matches!(&items[..], [FetchItem::Body { peek: false, section, partial: None }] if *section == Section::default())
+    );
+}
+
+#[test]
+fn store_and_copy() {
+    assert_eq!(
+        ok("a UID STORE 3 +FLAGS.SILENT (\\Seen \\deleted $Junk)\r\n"),
+        CommandBody::Store {
+            uid: true,
+            set: SequenceSet(vec![(SeqNum::Value(3), SeqNum::Value(3))]),
+            op: StoreOp::Add,
+            silent: true,
+            flags: vec![Flag::Seen, Flag::Deleted, Flag::Other("$Junk".into())]
+        }
+    );
+    assert!(matches!(
+        ok("a MOVE 1:2 Trash\r\n"),
+        CommandBody::Copy {
+            moving: true,
+            uid: false,
+            ..
+        }
+    ));
+    assert!(matches!(
+        ok("a UID EXPUNGE 4:5\r\n"),
+        CommandBody::Expunge { uids: Some(_) }
+    ));
+}
+
+#[test]
+fn search_keys() {
+    let CommandBody::Search { key, .. } =
+        ok("a SEARCH CHARSET UTF-8 OR FROM bob (UNSEEN SINCE 1-Feb-2024) UID 1:3\r\n")
+    else {
+        panic!()
+    };
+    let SearchKey::And(keys) = key else { panic!() };
+    assert_eq!(keys.len(), 2);
+    assert!(
+        matches!(&keys[0], SearchKey::Or(a, _) if **a == SearchKey::Header("FROM".into(), "bob".into()))
+    );
+    assert_eq!(
+        ok("a SEARCH SENTBEFORE \"01-Jan-1970\"\r\n"),
+        CommandBody::Search {
+            uid: false,
+            key: SearchKey::And(vec![SearchKey::Date {
+                cmp: DateCmp::Before,
+                day: 0,
+                sent: true
+            }])
+        }
+    );
+    let e = bad(b"a SEARCH CHARSET KOI8-R ALL\r\n");
+    assert!(e.bad_charset);
+}
+
+#[test]
+fn append_with_date() {
+    let CommandBody::Append {
+        mailbox,
+        flags,
+        date,
+        message,
+    } = ok("a APPEND Sent (\\Seen) \" 1-Jan-1970 01:00:00 +0100\" {5+}\r\nhello\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (mailbox.as_str(), flags, date, message),
+        ("Sent", vec![Flag::Seen], Some(0), b"hello".to_vec())
+    );
+}
+
+#[test]
+fn malformed_is_refused() {
+    for input in [
+        &b"\r\n"[..],
+        b"a\r\n",
+        b"a FOO\r\n",
+        b"a NOOP extra\r\n",
+        b"a LOGIN bob\r\n",
+        b"a FETCH 0 FLAGS\r\n",
+        b"a FETCH 1 BODY[HEADER\r\n",
+        b"a FETCH 1 (FLAGS\r\n",
+        b"a FETCH 99999999999 FLAGS\r\n",
+        b"a STORE 1 FLAGS (\\Seen\r\n",
+        b"a SEARCH\r\n",
+        b"a SEARCH ON 32-Jan-2020\r\n",
+        b"a APPEND INBOX {10}\r\nshort\r\n",
+        b"a LOGIN \"unterminated\r\n",
+        b"a SELECT &Jjo\r\n",
+        b"a UID NOOP\r\n",
+        b"a ID (\"x\"\r\n",
+        b"a EXAMINE \xff\r\n",
+    ] {
+        let e = bad(input);
+        assert!(!e.reason.is_empty());
+    }
+    assert_eq!(bad(b"(x) NOOP\r\n").tag, None);
+    assert_eq!(bad(b"t1 FOO\r\n").tag.as_deref(), Some("t1"));
+}
+
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    let mut s = b"a SEARCH ".to_vec();
+    s.extend(std::iter::repeat_n(b"NOT ", 10_000).flatten());
+    s.extend_from_slice(b"ALL\r\n");
+    assert!(bad(&s).reason.contains("deeply"));
+    let mut s = b"a SEARCH ".to_vec();
+    s.extend(std::iter::repeat_n(b'(', 10_000));
+    assert!(bad(&s).reason.contains("deeply"));
+}
+
+proptest::proptest! {
+    #[test]
+    fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        let _ = parse_command(&bytes);
+    }
+
+    #[test]
+    fn never_panics_on_commandish(s in "[a-z0-9]{1,3} (UID )?(FETCH|SEARCH|STORE|LIST|APPEND|STATUS) [ -~]{0,60}\r\n") {
+        let _ = parse_command(s.as_bytes());
+    }
+}
