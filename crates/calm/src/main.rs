@@ -9,6 +9,7 @@ mod backend;
 mod cli;
 mod control;
 mod gate;
+mod retrieval;
 mod router;
 mod tls;
 mod versions;

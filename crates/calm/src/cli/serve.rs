@@ -14,6 +14,7 @@ use calm_smtp_server::{Server, Settings};
 use crate::accounts::{LiveDirectory, Sources};
 use crate::backend::CalmBackend;
 use crate::control::Control;
+use crate::retrieval::MailboxBackend;
 use crate::router::DirectoryRouter;
 use crate::tls;
 
@@ -56,18 +57,7 @@ fn refuse_invalid(config: &Config) -> Result<()> {
 async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Result<()> {
     let builtin = config_path.is_none();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let data = &config.server.data_dir;
-    calm_maildir::create_dir_durable(data)
-        .with_context(|| format!("creating the data directory {}", data.display()))?;
-    let data =
-        std::fs::canonicalize(data).with_context(|| format!("resolving {}", data.display()))?;
-    if builtin {
-        println!(
-            "calm {}: running on built-in defaults (no --config given)",
-            env!("CARGO_PKG_VERSION")
-        );
-    }
-    println!("calm: data directory {}", data.display());
+    let data = prepare_data_dir(&config, builtin)?;
     let dev_user = if builtin {
         super::devuser::ensure(&config)?
     } else {
@@ -87,28 +77,28 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         &config.server.hostname,
     )?;
     report_tls(&source);
-    let policy = crate::gate::load(&config)?;
-    println!(
-        "calm: policy {} ({} rules)",
-        policy.path().display(),
-        policy.rule_count()
-    );
-    let shadow = crate::gate::load_shadow(&config)?;
-    if let Some(shadow) = &shadow {
-        println!(
-            "calm: shadow policy {} ({} rules), acting on nothing",
-            shadow.path().display(),
-            shadow.rule_count()
-        );
-    }
-    let gate = Arc::new(crate::gate::Gate::new(policy, shadow, events.clone()));
+    let gate = Arc::new(load_gate(&config, &events)?);
     let spool = open_spool(&config, &data, directory.clone(), events.clone())?;
-    let backend = Arc::new(CalmBackend::new(
+    let backend = CalmBackend::new(
         &config,
         directory.clone(),
         gate.clone(),
         spool,
         events.clone(),
+    );
+    let smtp = Arc::new(Server::new(
+        Arc::new(settings(&config, tls.clone())),
+        Arc::new(backend),
+    ));
+    let mailboxes = MailboxBackend {
+        directory: directory.clone(),
+        mail_base: data.join("mail"),
+        events: events.clone(),
+    };
+    let pop3_settings = calm_pop3_server::Settings::new(config.server.hostname.clone(), tls);
+    let pop3 = Arc::new(calm_pop3_server::Server::new(
+        Arc::new(pop3_settings),
+        Arc::new(mailboxes),
     ));
     let control = Arc::new(Control::new(
         config_path,
@@ -123,36 +113,78 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     let socket = crate::control::socket_path(&data);
     tokio::spawn(control.clone().serve(socket.clone()));
     println!("calm: control socket {}", socket.display());
-    let server = Arc::new(Server::new(Arc::new(settings(&config, tls)), backend));
-    let mut tasks = tokio::task::JoinSet::new();
-    for listener in &config.listeners {
-        let socket = tokio::net::TcpListener::bind(listener.address)
-            .await
-            .with_context(|| {
-                format!(
-                    "listener {}: cannot listen on {}",
-                    listener.name, listener.address
-                )
-            })?;
-        println!(
-            "calm: listening {} {} (role {})",
-            listener.name,
-            socket.local_addr()?,
-            role_text(listener.role)
-        );
-        let (server, name, role) = (
-            server.clone(),
-            listener.name.clone(),
-            smtp_role(listener.role),
-        );
-        tasks.spawn(async move { server.run(name, role, socket).await });
-    }
+    let tasks = start_listeners(&config, &smtp, &pop3).await?;
     if let Some((user, password)) = dev_user {
         println!("calm: development user {user} password {password}");
     }
     events.log(&serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "builtin": builtin}));
     println!("calm: ready");
     wait(tasks, &control).await
+}
+
+/// Creates the data directory and says where it is.
+fn prepare_data_dir(config: &Config, builtin: bool) -> Result<std::path::PathBuf> {
+    let data = &config.server.data_dir;
+    calm_maildir::create_dir_durable(data)
+        .with_context(|| format!("creating the data directory {}", data.display()))?;
+    let data =
+        std::fs::canonicalize(data).with_context(|| format!("resolving {}", data.display()))?;
+    if builtin {
+        println!(
+            "calm {}: running on built-in defaults (no --config given)",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    println!("calm: data directory {}", data.display());
+    Ok(data)
+}
+
+/// The active policy and the shadow, if any, announced.
+fn load_gate(config: &Config, events: &EventLog) -> Result<crate::gate::Gate> {
+    let policy = crate::gate::load(config)?;
+    println!(
+        "calm: policy {} ({} rules)",
+        policy.path().display(),
+        policy.rule_count()
+    );
+    let shadow = crate::gate::load_shadow(config)?;
+    if let Some(shadow) = &shadow {
+        let (path, rules) = (shadow.path().display(), shadow.rule_count());
+        println!("calm: shadow policy {path} ({rules} rules), acting on nothing");
+    }
+    Ok(crate::gate::Gate::new(policy, shadow, events.clone()))
+}
+
+type Smtp = Server<CalmBackend>;
+type Pop3 = calm_pop3_server::Server<MailboxBackend>;
+
+/// Binds every listener and starts its accept loop.
+async fn start_listeners(
+    config: &Config,
+    smtp: &Arc<Smtp>,
+    pop3: &Arc<Pop3>,
+) -> Result<tokio::task::JoinSet<std::io::Result<()>>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for listener in &config.listeners {
+        let (name, address) = (listener.name.clone(), listener.address);
+        let socket = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listener {name}: cannot listen on {address}"))?;
+        let role = listener.role;
+        println!(
+            "calm: listening {name} {} (role {})",
+            socket.local_addr()?,
+            role_text(role)
+        );
+        if role.is_smtp() {
+            let server = smtp.clone();
+            tasks.spawn(async move { server.run(name, smtp_role(role), socket).await });
+        } else {
+            let server = pop3.clone();
+            tasks.spawn(async move { server.run(name, pop3_role(role), socket).await });
+        }
+    }
+    Ok(tasks)
 }
 
 fn open_spool(
@@ -191,9 +223,16 @@ fn settings(config: &Config, tls: Arc<rustls::ServerConfig>) -> Settings {
 
 fn smtp_role(role: Role) -> calm_smtp_server::Role {
     match role {
-        Role::Mx => calm_smtp_server::Role::Mx,
         Role::Submission => calm_smtp_server::Role::Submission,
         Role::Submissions => calm_smtp_server::Role::Submissions,
+        _ => calm_smtp_server::Role::Mx,
+    }
+}
+
+fn pop3_role(role: Role) -> calm_pop3_server::Role {
+    match role {
+        Role::Pop3s => calm_pop3_server::Role::Pop3s,
+        _ => calm_pop3_server::Role::Pop3,
     }
 }
 
@@ -202,6 +241,8 @@ fn role_text(role: Role) -> &'static str {
         Role::Mx => "mx, STARTTLS offered, no AUTH",
         Role::Submission => "submission, STARTTLS then AUTH required",
         Role::Submissions => "submissions, implicit TLS, AUTH required",
+        Role::Pop3 => "pop3, STLS then login",
+        Role::Pop3s => "pop3s, implicit TLS",
     }
 }
 

@@ -32,10 +32,10 @@ fn smtplib(port: u16, mode: &str, auth: bool) -> Command {
 fn python_smtplib_on_every_listener() {
     let setup = Setup::new();
     let _server = setup.start();
-    run(&mut smtplib(setup.mx, "plain", false));
-    run(&mut smtplib(setup.mx, "starttls", false));
-    run(&mut smtplib(setup.submission, "starttls", true));
-    run(&mut smtplib(setup.submissions, "ssl", true));
+    run(&mut smtplib(setup.mx(), "plain", false));
+    run(&mut smtplib(setup.mx(), "starttls", false));
+    run(&mut smtplib(setup.submission(), "starttls", true));
+    run(&mut smtplib(setup.submissions(), "ssl", true));
     let files = setup.wait_for_mail("bob@example.test", 4);
     let body = std::fs::read_to_string(&files[0]).unwrap();
     assert!(
@@ -51,7 +51,7 @@ fn python_smtplib_on_every_listener() {
 fn python_smtplib_is_refused_without_auth_or_with_wrong_password() {
     let setup = Setup::new();
     let _server = setup.start();
-    let out = smtplib(setup.submission, "starttls", false)
+    let out = smtplib(setup.submission(), "starttls", false)
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -59,7 +59,7 @@ fn python_smtplib_is_refused_without_auth_or_with_wrong_password() {
         String::from_utf8_lossy(&out.stdout).contains("530"),
         "{out:?}"
     );
-    let mut wrong = smtplib(setup.submissions, "ssl", false);
+    let mut wrong = smtplib(setup.submissions(), "ssl", false);
     wrong.args(["--user", "bob@example.test", "--password", "wrong"]);
     let out = wrong.output().unwrap();
     assert!(
@@ -103,7 +103,7 @@ fn swaks(port: u16) -> Command {
 fn swaks_plain_starttls_auth_and_implicit_tls() {
     let setup = Setup::new();
     let _server = setup.start();
-    run(swaks(setup.mx).args(["--body", "plain mx"]));
+    run(swaks(setup.mx()).args(["--body", "plain mx"]));
     let auth = [
         "--auth",
         "PLAIN",
@@ -112,7 +112,7 @@ fn swaks_plain_starttls_auth_and_implicit_tls() {
         "--auth-password",
         "secret",
     ];
-    run(swaks(setup.submission).arg("--tls").args(auth));
+    run(swaks(setup.submission()).arg("--tls").args(auth));
     let login = [
         "--auth",
         "LOGIN",
@@ -121,10 +121,12 @@ fn swaks_plain_starttls_auth_and_implicit_tls() {
         "--auth-password",
         "secret",
     ];
-    run(swaks(setup.submissions).arg("--tls-on-connect").args(login));
+    run(swaks(setup.submissions())
+        .arg("--tls-on-connect")
+        .args(login));
     setup.wait_for_mail("bob@example.test", 3);
     // swaks must see the relay refused from a non-LAN client on the MX.
-    let out = swaks(setup.mx)
+    let out = swaks(setup.mx())
         .args(["--to", "someone@elsewhere.example"])
         .output()
         .unwrap();
@@ -159,19 +161,20 @@ fn curl_smtp_smtps_and_starttls() {
         "-T",
         &msg,
     ];
-    run(Command::new("curl")
-        .args(base)
-        .arg(format!("smtp://127.0.0.1:{}/client.example.org", setup.mx)));
+    run(Command::new("curl").args(base).arg(format!(
+        "smtp://127.0.0.1:{}/client.example.org",
+        setup.mx()
+    )));
     let auth = ["-k", "--user", "bob@example.test:secret"];
     run(Command::new("curl")
         .args(base)
         .args(auth)
         .args(["--ssl-reqd"])
-        .arg(format!("smtp://127.0.0.1:{}", setup.submission)));
+        .arg(format!("smtp://127.0.0.1:{}", setup.submission())));
     run(Command::new("curl")
         .args(base)
         .args(auth)
-        .arg(format!("smtps://127.0.0.1:{}", setup.submissions)));
+        .arg(format!("smtps://127.0.0.1:{}", setup.submissions())));
     let files = setup.wait_for_mail("bob@example.test", 3);
     assert!(
         files
@@ -189,7 +192,7 @@ fn submission_refuses_a_sender_the_user_does_not_own() {
         .args([
             script,
             "--port",
-            &setup.submission.to_string(),
+            &setup.submission().to_string(),
             "--mode",
             "starttls",
         ])
@@ -208,7 +211,7 @@ fn submission_refuses_a_sender_the_user_does_not_own() {
         .args([
             script,
             "--port",
-            &setup.submission.to_string(),
+            &setup.submission().to_string(),
             "--mode",
             "starttls",
         ])

@@ -68,7 +68,7 @@ fn sigkill_under_load_loses_and_duplicates_nothing() {
         let workers: Vec<_> = (0..8)
             .map(|w| {
                 let (stop, acked) = (stop.clone(), acked.clone());
-                let port = setup.mx;
+                let port = setup.mx();
                 std::thread::spawn(move || sender(port, round * 100 + w, stop, acked))
             })
             .collect();

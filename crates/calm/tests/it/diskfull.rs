@@ -52,7 +52,7 @@ fn disk_full_gives_452_and_service_resumes() {
     let _server = setup.start();
     let body = "Subject: space\r\n\r\nhello\r\n";
 
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     c.send_mail("a@example.org", &["bob@example.test"], body)
         .unwrap();
@@ -72,7 +72,7 @@ fn disk_full_gives_452_and_service_resumes() {
     );
 
     std::fs::remove_file(filler).unwrap();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     c.send_mail("a@example.org", &["bob@example.test"], body)
         .unwrap();

@@ -1,7 +1,7 @@
 //! Starting calm as a real process on free loopback ports, and a small blocking SMTP client.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -10,15 +10,6 @@ use std::time::{Duration, Instant};
 /// The calm binary under test.
 pub fn calm_bin() -> &'static str {
     env!("CARGO_BIN_EXE_calm")
-}
-
-/// A free TCP port on 127.0.0.1 (bound, then released for calm to take).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs `calm ARGS`, returning (status ok, stdout, stderr).
@@ -34,9 +25,9 @@ pub fn calm(args: &[&str]) -> (bool, String, String) {
 /// A calm configuration in a temporary directory, with one user `bob@example.test` / `secret`.
 pub struct Setup {
     pub dir: tempfile::TempDir,
-    pub mx: u16,
-    pub submission: u16,
-    pub submissions: u16,
+    /// Listener name → port, learned from calm's start-up lines (the config asks for port 0,
+    /// so no two tests can race for a port).
+    ports: std::cell::RefCell<std::collections::HashMap<String, u16>>,
 }
 
 impl Setup {
@@ -47,7 +38,6 @@ impl Setup {
     /// `lan` is the relay network list; `server_extra` goes into `[server]`, `extra` after it.
     pub fn build(lan: &str, server_extra: &str, extra: &str) -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let (mx, submission, submissions) = (free_port(), free_port(), free_port());
         let config = format!(
             r#"[server]
 hostname = "mx.example.test"
@@ -59,17 +49,27 @@ lan_networks = ["{lan}"]
 [[listener]]
 name = "mx"
 role = "mx"
-address = "127.0.0.1:{mx}"
+address = "127.0.0.1:0"
 
 [[listener]]
 name = "submission"
 role = "submission"
-address = "127.0.0.1:{submission}"
+address = "127.0.0.1:0"
 
 [[listener]]
 name = "submissions"
 role = "submissions"
-address = "127.0.0.1:{submissions}"
+address = "127.0.0.1:0"
+
+[[listener]]
+name = "pop3"
+role = "pop3"
+address = "127.0.0.1:0"
+
+[[listener]]
+name = "pop3s"
+role = "pop3s"
+address = "127.0.0.1:0"
 
 [limits]
 mx_greeting_delay_ms = 0
@@ -80,9 +80,7 @@ mx_greeting_delay_ms = 0
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         let setup = Setup {
             dir,
-            mx,
-            submission,
-            submissions,
+            ports: Default::default(),
         };
         let (ok, out, err) = calm(&[
             "user",
@@ -132,7 +130,41 @@ mx_greeting_delay_ms = 0
     }
 
     pub fn start(&self) -> Server {
-        Server::start(&["serve", "--config", &self.config()], self.dir.path())
+        let server = Server::start(&["serve", "--config", &self.config()], self.dir.path());
+        let mut ports = self.ports.borrow_mut();
+        for line in &server.stdout {
+            // "calm: listening NAME 127.0.0.1:PORT (role ...)"
+            let mut words = line.split_whitespace().skip(2);
+            let (name, addr) = (words.next(), words.next());
+            let port = addr
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.parse().ok());
+            if let (Some(name), Some(port)) = (name, port) {
+                ports.insert(name.to_string(), port);
+            }
+        }
+        server
+    }
+
+    /// The port of a listener of the running server (after `start`).
+    pub fn port(&self, listener: &str) -> u16 {
+        *self
+            .ports
+            .borrow()
+            .get(listener)
+            .unwrap_or_else(|| panic!("no listener {listener}"))
+    }
+
+    pub fn mx(&self) -> u16 {
+        self.port("mx")
+    }
+
+    pub fn submission(&self) -> u16 {
+        self.port("submission")
+    }
+
+    pub fn submissions(&self) -> u16 {
+        self.port("submissions")
     }
 
     pub fn events(&self) -> Vec<serde_json::Value> {

@@ -8,5 +8,6 @@ mod crash;
 mod diskfull;
 mod harness;
 mod policy;
+mod pop3;
 mod reload;
 mod smtp;

@@ -77,7 +77,7 @@ fn live_rules_decide_and_are_explained() {
     let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
     std::fs::write(setup.dir.path().join("policy.toml"), POLICY).unwrap();
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     let r = c.cmd("EHLO workstation");
     assert!(r.1.starts_with("550 5.7.1 HELO workstation"), "{r:?}");
     assert_eq!(c.cmd("EHLO client.example.org").0, 250);

@@ -52,7 +52,7 @@ fn reload_swaps_for_new_sessions_and_rollback_returns() {
     let setup = setup_with_policy(BASE, "");
     let cfg = setup.config();
     let _server = setup.start();
-    let mut before = session(setup.mx);
+    let mut before = session(setup.mx());
 
     std::fs::write(
         setup.dir.path().join("policy.toml"),
@@ -66,7 +66,8 @@ fn reload_swaps_for_new_sessions_and_rollback_returns() {
     before
         .send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL)
         .unwrap();
-    let refused = session(setup.mx).send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL);
+    let refused =
+        session(setup.mx()).send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL);
     assert!(refused.unwrap_err().1.starts_with("550 5.7.1 Blocked"));
 
     // A broken policy never takes effect; the reason names file and line.
@@ -80,7 +81,7 @@ fn reload_swaps_for_new_sessions_and_rollback_returns() {
         !ok && out.contains("policy.toml:3") && out.contains("nothing changed"),
         "{out}"
     );
-    let still = session(setup.mx).send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL);
+    let still = session(setup.mx()).send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL);
     assert!(still.is_err(), "the previous good policy stays in force");
 
     // Rollback: the version before the latest (1) comes back, files included.
@@ -95,7 +96,7 @@ fn reload_swaps_for_new_sessions_and_rollback_returns() {
         std::fs::read_to_string(setup.dir.path().join("policy.toml")).unwrap(),
         BASE
     );
-    session(setup.mx)
+    session(setup.mx())
         .send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL)
         .unwrap();
 
@@ -138,7 +139,8 @@ fn sighup_reloads() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let refused = session(setup.mx).send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL);
+    let refused =
+        session(setup.mx()).send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL);
     assert!(refused.is_err());
 }
 
@@ -158,7 +160,7 @@ fn failing_cases_block_a_reload() {
         !ok && out.contains("policy cases fail") && out.contains("blocked-mail-is-fine"),
         "{out}"
     );
-    session(setup.mx)
+    session(setup.mx())
         .send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL)
         .unwrap();
 }
@@ -172,10 +174,10 @@ fn shadow_policy_only_logs_what_it_would_change() {
     )
     .unwrap();
     let _server = setup.start();
-    session(setup.mx)
+    session(setup.mx())
         .send_mail("a@example.org", &["bob@example.test"], BLOCKED_MAIL)
         .unwrap();
-    session(setup.mx)
+    session(setup.mx())
         .send_mail(
             "a@example.org",
             &["bob@example.test"],

@@ -9,7 +9,7 @@ const BODY: &str = "Subject: test\r\n\r\nhello\r\n";
 fn mx_delivers_to_local_user_and_logs_it() {
     let setup = Setup::new();
     let _server = setup.start();
-    let (mut c, greeting) = Smtp::connect(setup.mx);
+    let (mut c, greeting) = Smtp::connect(setup.mx());
     assert!(
         greeting.1.starts_with("220 mx.example.test"),
         "{greeting:?}"
@@ -38,7 +38,7 @@ fn mx_delivers_to_local_user_and_logs_it() {
 fn unknown_local_recipient_is_550_and_relay_is_554() {
     let setup = Setup::new();
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     assert_eq!(c.cmd("MAIL FROM:<a@example.org>").0, 250);
     let r = c.cmd("RCPT TO:<nobody@example.test>");
@@ -57,7 +57,7 @@ fn unknown_local_recipient_is_550_and_relay_is_554() {
 fn relay_tricks_never_leave_the_building() {
     let setup = Setup::new();
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     c.cmd("MAIL FROM:<a@example.org>");
     let cases = [
@@ -87,7 +87,7 @@ fn relay_tricks_never_leave_the_building() {
 fn lan_clients_relay_and_the_queue_shows_it() {
     let setup = Setup::build("127.0.0.1/32", "", "");
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO lan-host.example.test");
     let id = c
         .send_mail("bob@example.test", &["x@elsewhere.example"], BODY)
@@ -132,7 +132,7 @@ fn aliases_virtual_and_subaddresses_resolve() {
     ]);
     assert!(ok, "{err}");
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     for rcpt in [
         "postmaster@example.test",
@@ -151,7 +151,7 @@ fn aliases_virtual_and_subaddresses_resolve() {
 fn submission_sender_must_be_owned() {
     let setup = Setup::new();
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.submission);
+    let (mut c, _) = Smtp::connect(setup.submission());
     c.cmd("EHLO client.example.org");
     let r = c.cmd("MAIL FROM:<bob@example.test>");
     assert!(
@@ -164,7 +164,7 @@ fn submission_sender_must_be_owned() {
 fn smuggling_with_bare_lf_is_rejected_and_nothing_is_queued() {
     let setup = Setup::new();
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx);
+    let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     c.cmd("MAIL FROM:<a@example.org>");
     c.cmd("RCPT TO:<bob@example.test>");

@@ -1,0 +1,102 @@
+//! Mail delivered over SMTP is read back over POP3 through the real binary, with Python's
+//! poplib (STLS and implicit TLS) and curl.
+
+use std::process::Command;
+
+use crate::harness::{Setup, Smtp};
+
+fn poplib(port: u16, mode: &str, extra: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/poplib_check.py");
+    let out = Command::new("python3")
+        .args([script, "--port", &port.to_string(), "--mode", mode])
+        .args(["--user", "bob@example.test", "--password", "secret"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn delivered_mail_is_read_and_deleted_over_pop3() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    for subject in ["one", "two"] {
+        let body = format!("Subject: {subject}\r\n\r\nbody {subject}\r\n");
+        c.send_mail("a@example.org", &["bob@example.test"], &body)
+            .unwrap();
+    }
+    setup.wait_for_mail("bob@example.test", 2);
+
+    let first = poplib(setup.port("pop3"), "stls", &[]);
+    assert!(
+        first.contains("count 2") && first.contains("first Subject: "),
+        "{first}"
+    );
+    let again = poplib(setup.port("pop3s"), "ssl", &[]);
+    let uidls = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("uidl"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        uidls(&first),
+        uidls(&again),
+        "UIDL is stable across sessions"
+    );
+
+    let url = format!("pop3s://127.0.0.1:{}/", setup.port("pop3s"));
+    let out = Command::new("curl")
+        .args(["-sS", "-k", "--user", "bob@example.test:secret", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        2,
+        "curl lists two messages"
+    );
+
+    poplib(setup.port("pop3s"), "ssl", &["--delete"]);
+    assert!(poplib(setup.port("pop3s"), "ssl", &[]).contains("count 0"));
+    let events = setup.events();
+    assert!(
+        events.iter().any(|e| e["event"] == "retr"),
+        "POP3 events reach the event log"
+    );
+}
+
+#[test]
+fn pop3_refuses_a_wrong_password_and_plaintext_login() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/poplib_check.py");
+    let out = Command::new("python3")
+        .args([
+            script,
+            "--port",
+            &setup.port("pop3s").to_string(),
+            "--mode",
+            "ssl",
+        ])
+        .args(["--user", "bob@example.test", "--password", "wrong"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let (mut raw, greeting) = Smtp::connect(setup.port("pop3"));
+    assert!(greeting.1.starts_with("+OK"), "{greeting:?}");
+    raw.send_raw(b"USER bob@example.test\r\n");
+    let reply = raw.read_reply();
+    assert!(
+        reply.1.starts_with("-ERR"),
+        "USER before STLS is refused: {reply:?}"
+    );
+}
