@@ -14,12 +14,15 @@ perl -MIO::Socket::SSL -e1 2>/dev/null || need_pkgs+=(libio-socket-ssl-perl)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || need_pkgs+=(postfix)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)
+# the mailstore's interop test checks that Dovecot reads what calm writes and vice versa
+command -v doveadm >/dev/null || need_pkgs+=(dovecot-core)
 if ((${#need_pkgs[@]})); then
   echo "== installing test tools: ${need_pkgs[*]}"
   if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install ${need_pkgs[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive
   # Postfix asks debconf questions and must not start its own daemon on port 25.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # and Dovecot must not start its own daemon either (policy-rc.d below)
   tmp_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; tmp_policy=1
@@ -34,7 +37,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== layering: sans-IO crates do not depend on tokio"
-for c in calm-smtp-proto calm-sasl calm-mail-types; do
+for c in calm-smtp-proto calm-pop3-proto calm-sasl calm-mail-types; do
   if cargo tree -e normal -p "$c" --locked | grep -q ' tokio '; then
     echo "layering violation: $c depends on tokio" >&2; exit 1
   fi
