@@ -1,0 +1,52 @@
+//! # Brief overview
+//!
+//! `calm-content` scores the content of a message at the `data` stage, as building blocks the
+//! policy engine turns into decisions:
+//! - [`Content`]: the parsed view (headers, decoded text, URLs, attachment names) made once
+//!   with `mail-parser`;
+//! - [`is_gtube`]: the GTUBE test string, which always counts as spam;
+//! - [`Rules`] and [`score`]: a TOML rule file of named header, body, URL and attachment-name
+//!   rules, each with points and a description, loaded with `file:line` errors; the
+//!   [`ScoreReport`] lists every rule that fired and renders `X-Spam-Score`, `X-Spam-Status`
+//!   and `X-Spam-Report`;
+//! - [`Bayes`]: a token-based Bayesian classifier (Robinson/Fisher), trained with
+//!   [`Bayes::train`], kept in a plain file written atomically;
+//! - [`Scanner`]: an async clamd client (`INSTREAM`) that answers [`ScanResult::Clean`],
+//!   [`ScanResult::Infected`] or [`ScanResult::Unavailable`], never an error.
+//!
+//! What it deliberately does not do: it decides nothing. Thresholds, tagging, quarantine and
+//! rejection live in the policy file (`spam_score >= N`, `gtube`, `malware`); this crate
+//! produces the facts. It does no DNS lookups and reads no files except in the explicit
+//! [`Rules::load`], [`Bayes::load`] and [`Bayes::save`].
+//!
+//! ```
+//! use calm_content::{Content, Rules, score};
+//! use std::path::Path;
+//!
+//! let rules = Rules::from_text(Path::new("content.toml"), r#"
+//! [[rule]]
+//! name = "PILLS"
+//! description = "Sells pills"
+//! body = '\bvia?gra\b'
+//! score = 2.5
+//! "#)?;
+//! let content = Content::parse(b"Subject: hi\r\n\r\nCheap viagra here\r\n");
+//! let report = score(&rules, &content);
+//! assert_eq!(report.total(), 2.5);
+//! assert!(report.header_block(5.0).starts_with("X-Spam-Score: 2.5\r\n"));
+//! # Ok::<(), calm_content::RulesError>(())
+//! ```
+
+mod bayes;
+mod clamd;
+mod gtube;
+mod message;
+mod rules;
+mod score;
+
+pub use bayes::{Bayes, BayesError, Label, tokens, write_atomic};
+pub use clamd::{Endpoint, ScanResult, Scanner, parse_reply};
+pub use gtube::{contains_gtube, gtube_string, is_gtube};
+pub use message::{Content, MAX_BODY_TEXT, MAX_URLS, find_urls};
+pub use rules::{BayesBand, MAX_RULES_BYTES, Problem, Rule, Rules, RulesError, Target};
+pub use score::{Hit, ScoreReport, score};
