@@ -97,6 +97,7 @@ impl Config {
             self.policy.file.as_mut(),
             self.policy.cases.as_mut(),
             self.policy.shadow.as_mut(),
+            self.outbound.routes_file.as_mut(),
             self.log.event_log.as_mut(),
         ];
         for path in paths.into_iter().flatten() {

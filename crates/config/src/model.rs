@@ -38,6 +38,8 @@ pub struct Config {
     pub limits: Limits,
     /// The staged policy: which rules decide at connect, HELO, MAIL, RCPT and DATA.
     pub policy: Policy,
+    /// Delivery to other servers: DNS, routes for cut-over, retries and bounces.
+    pub outbound: Outbound,
     /// Tuning of the durable spool that holds accepted mail until it is delivered.
     pub spool: Spool,
     /// Logging: the structured event log and the diagnostic log.
@@ -60,6 +62,7 @@ impl Default for Config {
             accounts: Accounts::default(),
             limits: Limits::default(),
             policy: Policy::default(),
+            outbound: Outbound::default(),
             spool: Spool::default(),
             log: Log::default(),
             origin: Origin::default(),
@@ -352,6 +355,61 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"policy-candidate.toml", extend("format" = "path"))]
     pub shadow: Option<PathBuf>,
+}
+
+/// Delivery to other servers: how MX hosts are found, per-domain routes (the mechanism for
+/// a domain-by-domain cut-over from an old server), retries and bounces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Outbound {
+    /// The DNS server to ask (`"IP:port"`). When unset, the system's `/etc/resolv.conf`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"127.0.0.1:53", extend("format" = "socket-address"))]
+    pub resolver: Option<SocketAddr>,
+    /// Port of remote SMTP servers when a route does not name one (RFC 5321: 25).
+    pub port: u16,
+    /// A transport map in Postfix `transport(5)` format: `domain  relay:[host]:port`,
+    /// `domain  smtp:`, `domain  error:text`, and calm's `domain  disabled` (answered 450 at
+    /// RCPT so senders retry). A local domain routed `relay:` is forwarded whole to that host,
+    /// which is how one domain at a time moves between an old server and calm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"routes", extend("format" = "path"))]
+    pub routes_file: Option<PathBuf>,
+    /// Send all remote mail through this host instead of the recipients' MX hosts
+    /// (`"[host]:port"`, like Postfix `relayhost`). Routes still take precedence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"[smarthost.example.net]:25")]
+    pub relay_host: Option<String>,
+    /// Seconds before the first retry of a deferred recipient; the delay doubles after each try.
+    pub retry_initial_secs: u64,
+    /// The longest wait between two tries, in seconds.
+    pub retry_max_interval_secs: u64,
+    /// How long, in seconds, a message may wait before a temporary failure becomes a bounce.
+    pub max_lifetime_secs: u64,
+    /// Send the sender a "delayed" notice once a message has waited this many seconds;
+    /// 0 never does.
+    pub warn_after_secs: u64,
+    /// The most simultaneous connections to one destination.
+    pub destination_concurrency: usize,
+    /// The most messages sent over one connection before reconnecting.
+    pub messages_per_connection: usize,
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        Self {
+            resolver: None,
+            port: 25,
+            routes_file: None,
+            relay_host: None,
+            retry_initial_secs: 300,
+            retry_max_interval_secs: 4 * 3600,
+            max_lifetime_secs: 5 * 86_400,
+            warn_after_secs: 4 * 3600,
+            destination_concurrency: 10,
+            messages_per_connection: 100,
+        }
+    }
 }
 
 /// Tuning of the durable spool that holds accepted mail until it is delivered.

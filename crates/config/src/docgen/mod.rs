@@ -10,7 +10,7 @@ mod markdown;
 
 use serde_json::{Map, Value};
 
-use crate::model::{Accounts, Config, Limits, Listener, Log, Policy, Server, Spool, Tls};
+use crate::model::{Accounts, Config, Limits, Listener, Log, Outbound, Policy, Server, Spool, Tls};
 
 pub use example::example_toml;
 pub use markdown::markdown_reference;
@@ -60,6 +60,7 @@ fn key_order(def: &str) -> Option<&'static [&'static str]> {
         "Accounts" => fields::names::<Accounts>(),
         "Limits" => fields::names::<Limits>(),
         "Policy" => fields::names::<Policy>(),
+        "Outbound" => fields::names::<Outbound>(),
         "Spool" => fields::names::<Spool>(),
         "Log" => fields::names::<Log>(),
         _ => return None,

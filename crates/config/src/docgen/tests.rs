@@ -82,7 +82,7 @@ fn every_section_and_key_is_documented() {
     assert_eq!(
         names,
         [
-            "server", "listener", "tls", "accounts", "limits", "policy", "spool", "log"
+            "server", "listener", "tls", "accounts", "limits", "policy", "outbound", "spool", "log"
         ]
     );
     for section in &reference.sections {

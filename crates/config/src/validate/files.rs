@@ -68,6 +68,14 @@ impl Checker<'_> {
                 Severity::Error,
             );
         }
+        if let Some(routes) = &self.config.outbound.routes_file {
+            self.file(
+                &["outbound", "routes_file"],
+                "routes file",
+                routes,
+                Severity::Error,
+            );
+        }
         if let Some(cases) = &policy.cases {
             self.file(
                 &["policy", "cases"],
