@@ -22,6 +22,7 @@ use crate::limiter::{Counter, Key, Limiter, Per};
 use crate::lists::NetList;
 use crate::stage::{Stage, Timestamp};
 use crate::trace::FactUse;
+use crate::verdicts::{AuthResult, DmarcPolicy, Scan};
 
 /// One condition of a rule: a check, possibly negated, with its source text.
 #[derive(Clone, Debug)]
@@ -99,6 +100,40 @@ pub(crate) enum Check {
         contains: Option<Box<str>>,
     },
     Score(Cmp),
+    SpamScore(Cmp),
+    Gtube,
+    /// Infected; with a text, only when the signature name contains it.
+    Malware(Option<Box<str>>),
+    ScannerUnavailable,
+    /// The method's result is one of these.
+    Auth(AuthMethod, Box<[AuthResult]>),
+    DmarcPolicy(DmarcPolicy),
+}
+
+/// A sender authentication method whose result is a fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AuthMethod {
+    Spf,
+    Dkim,
+    Dmarc,
+}
+
+impl AuthMethod {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Spf => "spf",
+            AuthMethod::Dkim => "dkim",
+            AuthMethod::Dmarc => "dmarc",
+        }
+    }
+
+    fn result(self, f: &Facts<'_>) -> Option<AuthResult> {
+        match self {
+            AuthMethod::Spf => f.spf,
+            AuthMethod::Dkim => f.dkim,
+            AuthMethod::Dmarc => f.dmarc,
+        }
+    }
 }
 
 /// When a check's data exists: from stage `from` on, or only at `from` when `only`.
@@ -161,6 +196,10 @@ const NO_MESSAGE: &str = "the message is not known yet";
 const NO_SIZE: &str = "the message size is not known";
 const NO_DNS: &str = "the sender domain was not looked up";
 const NO_OWNER: &str = "sender ownership was not checked";
+const NO_SCORE: &str = "the message was not scored";
+const NO_SCAN: &str = "the message was not scanned for malware";
+const NO_AUTH: &str = "sender authentication was not checked";
+const NO_DMARC_POLICY: &str = "the From domain publishes no DMARC policy (or it was not looked up)";
 pub(crate) const TABLES_MISSING: &str =
     "the directory had not loaded every recipient table this check requires";
 
@@ -205,7 +244,17 @@ impl Check {
             | Check::RcptLookupFailed
             | Check::RcptIn(_)
             | Check::Access(Lookup::Rcpt, _) => needs(Rcpt, true, "the recipient (RCPT TO)"),
-            Check::Header { .. } => needs(Data, true, "the message content (DATA)"),
+            Check::Header { .. }
+            | Check::SpamScore(_)
+            | Check::Gtube
+            | Check::Malware(_)
+            | Check::ScannerUnavailable
+            | Check::DmarcPolicy(_)
+            | Check::Auth(AuthMethod::Dkim | AuthMethod::Dmarc, _) => {
+                needs(Data, true, "the message content (DATA)")
+            }
+            // RFC 7208 §2.4: the MAIL FROM identity is checked once MAIL FROM is given.
+            Check::Auth(AuthMethod::Spf, _) => needs(Mail, false, "the sender (MAIL FROM)"),
         }
     }
 
@@ -270,6 +319,40 @@ impl Check {
                 Some(m) => tri(header_matches(m, name, contains.as_deref())),
             },
             Check::Score(cmp) => tri(cmp.holds(env.score)),
+            Check::SpamScore(_)
+            | Check::Gtube
+            | Check::Malware(_)
+            | Check::ScannerUnavailable
+            | Check::Auth(..)
+            | Check::DmarcPolicy(_) => self.eval_content(f),
+        }
+    }
+
+    fn eval_content<'e>(&self, f: &Facts<'_>) -> Tri<'e> {
+        match self {
+            Check::SpamScore(cmp) => f
+                .spam_score
+                .map_or(Tri::Unknown(NO_SCORE), |s| tri(cmp.holds(s))),
+            Check::Gtube => f.gtube.map_or(Tri::Unknown(NO_SCORE), tri),
+            Check::Malware(name) => match f.scan {
+                None => Tri::Unknown(NO_SCAN),
+                Some(Scan::Infected(sig)) => tri(name
+                    .as_deref()
+                    .is_none_or(|n| contains_ignore_case(sig.as_bytes(), n.as_bytes()))),
+                Some(_) => Tri::No,
+            },
+            Check::ScannerUnavailable => match f.scan {
+                None => Tri::Unknown(NO_SCAN),
+                Some(s) => tri(matches!(s, Scan::Unavailable(_))),
+            },
+            Check::Auth(method, results) => match method.result(f) {
+                None => Tri::Unknown(NO_AUTH),
+                Some(r) => tri(results.contains(&r)),
+            },
+            Check::DmarcPolicy(p) => f
+                .dmarc_policy
+                .map_or(Tri::Unknown(NO_DMARC_POLICY), |have| tri(have == *p)),
+            _ => Tri::No,
         }
     }
 
@@ -350,6 +433,21 @@ impl Check {
         match self {
             Check::Rate(r) => put("count", rate_value(r, env).to_string()),
             Check::Score(_) => put("score", format!("{:.1}", env.score)),
+            Check::SpamScore(_) | Check::Gtube => put(
+                "spam_score",
+                f.spam_score.map_or("?".into(), |s| format!("{s:.1}")),
+            ),
+            Check::Malware(_) | Check::ScannerUnavailable => {
+                put("scan", f.scan.map_or("?".into(), |s| s.to_string()));
+            }
+            Check::Auth(m, _) => put(
+                m.name(),
+                m.result(f).map_or("?", AuthResult::as_str).to_string(),
+            ),
+            Check::DmarcPolicy(_) => put(
+                "dmarc_policy",
+                f.dmarc_policy.map_or("?", DmarcPolicy::as_str).to_string(),
+            ),
             Check::Listener(_) => put("listener", f.listener.to_string()),
             Check::Tls => put("tls", f.tls.to_string()),
             Check::Authenticated => put("user", f.auth_user.unwrap_or("none").to_string()),

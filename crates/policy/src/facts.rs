@@ -10,6 +10,8 @@ use std::net::IpAddr;
 
 pub use calm_config::Role;
 
+use crate::verdicts::{AuthResult, DmarcPolicy, Scan};
+
 /// Everything known about the session at the stage being evaluated.
 #[derive(Clone, Debug)]
 pub struct Facts<'a> {
@@ -39,6 +41,23 @@ pub struct Facts<'a> {
     pub rcpt: Option<Rcpt<'a>>,
     /// The message (header and body, CRLF line ends) at the `data` stage.
     pub message: Option<&'a [u8]>,
+    /// The content score of the message (calm-content's rules and classifier) at `data`;
+    /// `None` when not scored.
+    pub spam_score: Option<f64>,
+    /// The message is the GTUBE test message; `None` when not scored.
+    pub gtube: Option<bool>,
+    /// The malware scan of the message; `None` when not scanned.
+    pub scan: Option<Scan<'a>>,
+    /// SPF result for the `MAIL FROM` identity (RFC 7208 §2.6); `None` when not checked.
+    pub spf: Option<AuthResult>,
+    /// DKIM result (RFC 6376 §6.1): `pass` when at least one signature verified; `None`
+    /// when not checked.
+    pub dkim: Option<AuthResult>,
+    /// DMARC result for the `From` domain (RFC 7489 §6.6); `None` when not checked.
+    pub dmarc: Option<AuthResult>,
+    /// The policy the `From` domain publishes (RFC 7489 §6.3); `None` when it has no
+    /// DMARC record or it was not looked up.
+    pub dmarc_policy: Option<DmarcPolicy>,
 }
 
 impl<'a> Facts<'a> {
@@ -57,6 +76,13 @@ impl<'a> Facts<'a> {
             size: None,
             rcpt: None,
             message: None,
+            spam_score: None,
+            gtube: None,
+            scan: None,
+            spf: None,
+            dkim: None,
+            dmarc: None,
+            dmarc_policy: None,
         }
     }
 

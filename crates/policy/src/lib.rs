@@ -74,6 +74,7 @@ mod template;
 #[cfg(test)]
 mod testutil;
 mod trace;
+mod verdicts;
 
 pub use context::Context;
 pub use error::{PolicyError, Problem};
@@ -83,6 +84,9 @@ pub use limiter::{Limiter, LimiterSettings};
 pub use load::ReadFile;
 pub use policy::Policy;
 pub use session::{Applied, Session};
-pub use sim::{CaseResult, Cases, Change, DiffReport, Outcome, Report, StageRun, diff, simulate};
+pub use sim::{
+    CaseResult, Cases, Change, DiffReport, Outcome, Report, StageRun, diff, simulate, simulate_with,
+};
 pub use stage::{Stage, Timestamp};
 pub use trace::{Decision, FactUse, RuleRef, Step, StepResult, Tag, Trace, Verdict};
+pub use verdicts::{AuthResult, ContentFacts, ContentScorer, DmarcPolicy, MalwareScan, Scan};

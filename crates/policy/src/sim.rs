@@ -14,13 +14,14 @@ use calm_smtp_proto::EnhancedCode;
 
 pub use diff::{Change, DiffReport, diff};
 pub use report::{CaseResult, Outcome, Report, StageRun};
-pub use run::simulate;
+pub use run::{simulate, simulate_with};
 
 use crate::access::MAX_MAP_BYTES;
 use crate::error::{Lines, PolicyError, Problem};
 use crate::facts::{Role, Tables};
 use crate::load::ReadFile;
 use crate::stage::Stage;
+use crate::verdicts::{AuthResult, ContentFacts, DmarcPolicy, MalwareScan};
 use raw::{Ptr, RawCase, RawCases, RawPrior, RawRcpt};
 
 /// A loaded case file.
@@ -66,6 +67,10 @@ pub(crate) struct Case {
     pub(crate) stages: Vec<(Stage, Expect)>,
     pub(crate) fired: Vec<String>,
     pub(crate) not_fired: Vec<String>,
+    /// Content and authentication facts the case states (they win over a scorer's).
+    pub(crate) content: ContentFacts,
+    /// The spam score must be in this range (inclusive).
+    pub(crate) expect_score: Option<(f64, f64)>,
 }
 
 /// A recipient of a case.
@@ -292,6 +297,7 @@ fn case_fields(
     let rcpts = raw.to.clone().unwrap_or_default();
     let rcpts = rcpts.into_iter().map(rcpt).collect::<Result<Vec<_>, _>>()?;
     let parse_expect = |e: Option<&str>| e.map(Expect::parse).transpose();
+    let content = case_content(&raw)?;
     Ok(Case {
         name: raw.name.clone().unwrap_or_default(),
         line,
@@ -323,8 +329,55 @@ fn case_fields(
         sender_owned: raw.sender_owned,
         sender_domain_resolves: raw.sender_domain_resolves,
         size: raw.size,
+        content,
+        expect_score: match raw.expect_score.as_deref() {
+            None => None,
+            Some([lo, hi]) if lo <= hi => Some((*lo, *hi)),
+            Some(_) => return Err("`expect_score` is [LOW, HIGH]".into()),
+        },
         fired: raw.fired.unwrap_or_default(),
         not_fired: raw.not_fired.unwrap_or_default(),
+    })
+}
+
+fn case_content(raw: &RawCase) -> Result<ContentFacts, String> {
+    let auth = |field: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|w| {
+                AuthResult::parse(w).ok_or_else(|| {
+                    format!("`{field} = \"{w}\"`: use pass, fail, softfail, neutral, none, temperror or permerror")
+                })
+            })
+            .transpose()
+    };
+    let scan = raw
+        .scan
+        .as_deref()
+        .map(|s| {
+            MalwareScan::parse(s).ok_or_else(|| {
+                format!("`scan = \"{s}\"`: use clean, infected NAME or unavailable [REASON]")
+            })
+        })
+        .transpose()?;
+    let dmarc_policy = raw
+        .dmarc_policy
+        .as_deref()
+        .map(|p| {
+            DmarcPolicy::parse(p)
+                .ok_or_else(|| format!("`dmarc_policy = \"{p}\"`: use none, quarantine or reject"))
+        })
+        .transpose()?;
+    if raw.spam_score.is_some_and(|s| !s.is_finite()) {
+        return Err("`spam_score` must be a number".into());
+    }
+    Ok(ContentFacts {
+        spam_score: raw.spam_score,
+        gtube: raw.gtube,
+        scan,
+        spf: auth("spf", &raw.spf)?,
+        dkim: auth("dkim", &raw.dkim)?,
+        dmarc: auth("dmarc", &raw.dmarc)?,
+        dmarc_policy,
     })
 }
 

@@ -23,9 +23,11 @@ enum Field {
     User,
     Reason,
     Rule,
+    Malware,
+    SpamScore,
 }
 
-const FIELDS: [(&str, Field); 7] = [
+const FIELDS: [(&str, Field); 9] = [
     ("rcpt", Field::Rcpt),
     ("sender", Field::Sender),
     ("client", Field::Client),
@@ -33,6 +35,8 @@ const FIELDS: [(&str, Field); 7] = [
     ("user", Field::User),
     ("reason", Field::Reason),
     ("rule", Field::Rule),
+    ("malware", Field::Malware),
+    ("spam_score", Field::SpamScore),
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,7 +81,7 @@ impl Template {
             let field = FIELDS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f);
             let Some(field) = field else {
                 return Err(format!(
-                    "unknown field {{{name}}}; known: {{rcpt}}, {{sender}}, {{client}}, {{helo}}, {{user}}, {{reason}}, {{rule}}"
+                    "unknown field {{{name}}}; known: {{rcpt}}, {{sender}}, {{client}}, {{helo}}, {{user}}, {{reason}}, {{rule}}, {{malware}}, {{spam_score}}"
                 ));
             };
             if !lit.is_empty() {
@@ -121,6 +125,14 @@ fn field_value(field: Field, facts: &Facts<'_>, rule: &str) -> String {
             _ => String::new(),
         },
         Field::Rule => rule.to_string(),
+        Field::Malware => match facts.scan {
+            Some(crate::verdicts::Scan::Infected(name)) => name.to_string(),
+            _ => String::new(),
+        },
+        Field::SpamScore => facts
+            .spam_score
+            .map(|s| format!("{s:.1}"))
+            .unwrap_or_default(),
     }
 }
 

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use super::{Check, Cmp, Lookup, Rate};
+use super::{AuthMethod, Check, Cmp, Lookup, Rate};
 use crate::facts::{Role, Tables};
 use crate::limiter::{Counter, Per};
+use crate::verdicts::{AuthResult, DmarcPolicy};
 
 /// Largest threshold of a rate check: each key keeps up to this many timestamps.
 const MAX_THRESHOLD: f64 = 1_000_000.0;
@@ -59,6 +60,14 @@ pub(crate) const CHECK_NAMES: &[&str] = &[
     "access_rcpt",
     "header",
     "score",
+    "spam_score",
+    "gtube",
+    "malware",
+    "scanner_unavailable",
+    "spf",
+    "dkim",
+    "dmarc",
+    "dmarc_policy",
 ];
 
 /// Parses one condition: `[not] check [arguments]`. Returns the check and whether it is
@@ -108,6 +117,25 @@ fn parse_check(name: &str, args: &[&str], names: &Names<'_>) -> Result<Check, St
         "message_size" => cmp(name, args, parse_size, "message_size > 10M").map(Check::MessageSize),
         "score" => cmp(name, args, parse_score, "score >= 5").map(Check::Score),
         "header" => header(args),
+        "spam_score" => cmp(name, args, parse_score, "spam_score >= 5").map(Check::SpamScore),
+        "gtube" => plain(Check::Gtube),
+        "scanner_unavailable" => plain(Check::ScannerUnavailable),
+        "malware" => match args {
+            [] => Ok(Check::Malware(None)),
+            [n] => Ok(Check::Malware(Some((*n).into()))),
+            _ => Err("`malware` takes at most one argument: part of a signature name".into()),
+        },
+        "spf" => auth(AuthMethod::Spf, args),
+        "dkim" => auth(AuthMethod::Dkim, args),
+        "dmarc" => auth(AuthMethod::Dmarc, args),
+        "dmarc_policy" => {
+            let word = one(name, args, "none, quarantine or reject")?;
+            DmarcPolicy::parse(word)
+                .map(Check::DmarcPolicy)
+                .ok_or_else(|| {
+                    format!("unknown DMARC policy `{word}`; policies: none, quarantine, reject")
+                })
+        }
         _ => {
             if let Some(lookup_kind) = access_kind(name) {
                 let map = lookup(name, one(name, args, "a map name")?, names.maps, "map")?;
@@ -282,6 +310,27 @@ fn header(args: &[&str]) -> Result<Check, String> {
         name: (*name).into(),
         contains,
     })
+}
+
+/// `spf fail softfail`: the method's result is any of the named ones (RFC 8601 §2.7 names).
+fn auth(method: AuthMethod, args: &[&str]) -> Result<Check, String> {
+    let name = method.name();
+    if args.is_empty() {
+        return Err(format!(
+            "`{name}` needs one or more results, e.g. `{name} fail softfail`"
+        ));
+    }
+    let results = args
+        .iter()
+        .map(|a| {
+            AuthResult::parse(a).ok_or_else(|| {
+                format!(
+                    "unknown {name} result `{a}`; results: pass, fail, softfail, neutral, none, temperror, permerror"
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Check::Auth(method, results.into()))
 }
 
 fn parse_count(s: &str) -> Option<f64> {

@@ -6,6 +6,7 @@ use crate::limiter::LimiterSettings;
 use crate::stage::Stage;
 use crate::testutil::*;
 use crate::trace::Verdict;
+use crate::verdicts::{AuthResult, DmarcPolicy};
 
 /// A policy with one rule at `stage` that rejects when `cond` holds.
 fn one(stage: &str, cond: &str) -> Policy {
@@ -327,6 +328,8 @@ fn every_check_name_parses() {
             format!("{name} > 5"),
             format!("{name} > 5 per 1h"),
             format!("{name} Subject"),
+            format!("{name} fail"),
+            format!("{name} reject"),
         ];
         assert!(
             attempts.iter().any(|a| parse_condition(a, &names).is_ok()),
@@ -431,4 +434,105 @@ fn the_operator_manual_documents_every_check() {
             "docs/policy.md does not document action `{action}`"
         );
     }
+}
+
+#[test]
+fn content_checks_are_unknown_until_scored() {
+    let f = facts("192.0.2.9");
+    for cond in [
+        "spam_score >= 5",
+        "gtube",
+        "malware",
+        "scanner_unavailable",
+        "spf fail",
+        "dkim fail",
+        "dmarc fail",
+        "dmarc_policy reject",
+        "not gtube",
+    ] {
+        assert_eq!(outcome(Stage::Data, cond, &f), "unknown", "{cond}");
+    }
+}
+
+#[test]
+fn content_checks_compare_the_scanners_facts() {
+    let mut f = facts("192.0.2.9");
+    f.spam_score = Some(5.0);
+    f.gtube = Some(false);
+    f.scan = Some(crate::verdicts::Scan::Infected("Win.Test.EICAR_HDB-1"));
+    f.spf = Some(AuthResult::SoftFail);
+    f.dkim = Some(AuthResult::Pass);
+    f.dmarc = Some(AuthResult::Fail);
+    f.dmarc_policy = Some(DmarcPolicy::Quarantine);
+    for (cond, want) in [
+        ("spam_score >= 5", "yes"),
+        ("spam_score > 5", "no"),
+        ("gtube", "no"),
+        ("not gtube", "yes"),
+        ("malware", "yes"),
+        ("malware eicar", "yes"),
+        ("malware Trojan", "no"),
+        ("scanner_unavailable", "no"),
+        ("spf fail", "no"),
+        ("spf fail softfail", "yes"),
+        ("dkim pass", "yes"),
+        ("dmarc fail", "yes"),
+        ("dmarc_policy reject", "no"),
+        ("dmarc_policy quarantine", "yes"),
+    ] {
+        assert_eq!(outcome(Stage::Data, cond, &f), want, "{cond}");
+    }
+    f.scan = Some(crate::verdicts::Scan::Unavailable("timeout"));
+    assert_eq!(outcome(Stage::Data, "scanner_unavailable", &f), "yes");
+    assert_eq!(outcome(Stage::Data, "malware", &f), "no");
+    // SPF is known from MAIL FROM on; DKIM and DMARC only at DATA.
+    assert!(
+        Check::Auth(AuthMethod::Spf, Box::new([AuthResult::Fail]))
+            .needs()
+            .available_at(Stage::Rcpt)
+    );
+    assert!(
+        !Check::Auth(AuthMethod::Dmarc, Box::new([AuthResult::Fail]))
+            .needs()
+            .available_at(Stage::Rcpt)
+    );
+}
+
+#[test]
+fn content_conditions_reject_bad_arguments() {
+    let names = Names {
+        lists: &[],
+        maps: &[],
+        tables: Tables::USERS,
+    };
+    let err = |s: &str| parse_condition(s, &names).unwrap_err();
+    assert!(err("spf").contains("one or more results"));
+    assert!(err("spf maybe").contains("unknown spf result `maybe`"));
+    assert!(err("dmarc_policy drop").contains("unknown DMARC policy"));
+    assert!(err("dmarc_policy").contains("exactly one argument"));
+    assert!(err("gtube yes").contains("takes no arguments"));
+    assert!(err("malware a b").contains("at most one argument"));
+    assert!(err("spam_score = 5").contains("spam_score >= 5"));
+}
+
+#[test]
+fn malware_reply_names_the_signature() {
+    let p = policy(
+        "[[data]]\nname = \"malware\"\nif = \"malware\"\n\
+         action = \"reject 554 5.7.1 infected with {malware} (score {spam_score})\"\n",
+    );
+    let mut f = facts("192.0.2.9");
+    f.scan = Some(crate::verdicts::Scan::Infected("Eicar\r\n250 OK"));
+    f.spam_score = Some(2.25);
+    let d = eval(&p, Stage::Data, &f);
+    let Verdict::Reject(reply) = &d.verdict else {
+        panic!("{:?}", d.verdict)
+    };
+    assert_eq!(reply.code, 554);
+    assert_eq!(reply.text(), "infected with Eicar??250 OK (score 2.2)");
+    assert!(
+        d.explain().contains("scan=infected: Eicar"),
+        "{}",
+        d.explain()
+    );
 }

@@ -54,6 +54,14 @@ pub(super) struct RawCase {
     pub(super) stages: Option<BTreeMap<String, String>>,
     pub(super) fired: Option<Vec<String>>,
     pub(super) not_fired: Option<Vec<String>>,
+    pub(super) spam_score: Option<f64>,
+    pub(super) gtube: Option<bool>,
+    pub(super) scan: Option<String>,
+    pub(super) spf: Option<String>,
+    pub(super) dkim: Option<String>,
+    pub(super) dmarc: Option<String>,
+    pub(super) dmarc_policy: Option<String>,
+    pub(super) expect_score: Option<Vec<f64>>,
 }
 
 /// `ptr = "name"`, `ptr = ["a", "b"]`, or `ptr = []` for "no PTR record".
@@ -130,7 +138,15 @@ impl RawCase {
             expect,
             stages,
             fired,
-            not_fired
+            not_fired,
+            spam_score,
+            gtube,
+            scan,
+            spf,
+            dkim,
+            dmarc,
+            dmarc_policy,
+            expect_score
         )
     }
 }

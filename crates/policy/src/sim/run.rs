@@ -12,6 +12,7 @@ use crate::policy::Policy;
 use crate::session::Session;
 use crate::stage::{Stage, Timestamp};
 use crate::trace::{StepResult, Verdict};
+use crate::verdicts::ContentScorer;
 
 /// The simulated clock: every case runs at this instant; its `prior` events one second before.
 pub(crate) const T0: Timestamp = Timestamp::from_secs(1_000_000);
@@ -20,10 +21,26 @@ const BEFORE: Timestamp = Timestamp::from_secs(999_999);
 /// Runs every case of `cases` through `policy`, offline and deterministically (fixed clock,
 /// DNS answers and directory from the case file, a fresh limiter per case).
 pub fn simulate(policy: &Policy, cases: &Cases) -> Report {
+    simulate_with(policy, cases, None)
+}
+
+/// [`simulate`], with the content facts of each case's message from `scorer` (calm plugs in
+/// calm-content's rules and classifier); facts a case states itself win.
+pub fn simulate_with(policy: &Policy, cases: &Cases, scorer: Option<&dyn ContentScorer>) -> Report {
     let results = cases
         .cases
         .iter()
         .map(|case| {
+            let scored;
+            let case = match (scorer, &case.message) {
+                (Some(s), Some(m)) => {
+                    let mut c = case.clone();
+                    c.content = c.content.or(s.facts(m));
+                    scored = c;
+                    &scored
+                }
+                _ => case,
+            };
             let (runs, outcome) = run_case(policy, &cases.directory, case);
             let failures = check_expectations(case, &runs, &outcome);
             CaseResult {
@@ -216,6 +233,8 @@ pub(crate) fn run_case(policy: &Policy, dir: &Directory, case: &Case) -> (Vec<St
         .or_else(|| Some(from.as_deref()?.eq_ignore_ascii_case(case.auth.as_deref()?)));
     facts.sender_domain_resolves = sender_resolves(case);
     facts.size = case.size;
+    // RFC 7208 §2.4: SPF checks the MAIL FROM identity, so its result exists from `mail` on.
+    facts.spf = case.content.spf;
     run.limiter
         .message(case.client, sender, facts.auth_user, T0);
     let v = run.stage(Stage::Mail, &facts, None);
@@ -279,6 +298,7 @@ fn rcpts_and_data<'c>(
 /// The `data` stage, once at least one recipient was accepted.
 fn data<'c>(run: &mut Run<'_>, case: &'c Case, mut facts: Facts<'c>) -> Outcome {
     facts.rcpt = None;
+    case.content.apply(&mut facts);
     facts.message = case.message.as_deref();
     facts.size = if case.message.is_some() {
         None
@@ -299,6 +319,17 @@ fn data<'c>(run: &mut Run<'_>, case: &'c Case, mut facts: Facts<'c>) -> Outcome 
 /// What did not go as the case expected.
 fn check_expectations(case: &Case, runs: &[StageRun], outcome: &Outcome) -> Vec<String> {
     let mut failures = Vec::new();
+    if let Some((lo, hi)) = case.expect_score {
+        match case.content.spam_score {
+            None => failures.push(format!(
+                "expected a spam score in [{lo}, {hi}], the message was not scored"
+            )),
+            Some(s) if !(lo..=hi).contains(&s) => {
+                failures.push(format!("expected a spam score in [{lo}, {hi}], got {s:.1}"));
+            }
+            Some(_) => {}
+        }
+    }
     if let Some(e) = &case.expect
         && !matches(e, &outcome.verdict)
     {

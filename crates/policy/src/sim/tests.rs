@@ -329,3 +329,108 @@ proptest::proptest! {
         }
     }
 }
+
+const CONTENT_POLICY: &str = "\
+[[rcpt]]
+name = \"known\"
+if = \"rcpt_known\"
+action = \"accept\"
+[[data]]
+name = \"gtube\"
+if = \"gtube\"
+action = \"reject 554 5.7.1 GTUBE\"
+[[data]]
+name = \"spf-fail\"
+if = \"spf fail\"
+action = \"tag\"
+score = 1.0
+[[data]]
+name = \"spam\"
+if = \"spam_score >= 5\"
+action = \"quarantine\"
+";
+
+struct FixedScorer;
+
+impl crate::verdicts::ContentScorer for FixedScorer {
+    fn facts(&self, message: &[u8]) -> crate::verdicts::ContentFacts {
+        let spam = message.windows(4).any(|w| w == b"SPAM");
+        crate::verdicts::ContentFacts {
+            spam_score: Some(if spam { 7.0 } else { 0.5 }),
+            gtube: Some(false),
+            ..Default::default()
+        }
+    }
+}
+
+const CONTENT_CASES: &str = "\
+[directory]
+users = [\"alice@example.test\"]
+[defaults]
+client = \"203.0.113.1\"
+helo = \"mail.example.org\"
+from = \"a@example.org\"
+to = [\"alice@example.test\"]
+[[case]]
+name = \"scored-spam\"
+message = \"Subject: SPAM\\r\\n\\r\\nx\\r\\n\"
+expect = \"quarantine\"
+expect_score = [6.0, 8.0]
+[[case]]
+name = \"stated-facts-win\"
+message = \"Subject: SPAM\\r\\n\\r\\nx\\r\\n\"
+spam_score = 1.0
+spf = \"fail\"
+expect = \"accept\"
+fired = [\"spf-fail\"]
+[[case]]
+name = \"wrong-range\"
+message = \"Subject: hi\\r\\n\\r\\nx\\r\\n\"
+expect_score = [3.0, 4.0]
+";
+
+#[test]
+fn a_scorer_supplies_content_facts_and_cases_override_them() {
+    let c = cases(CONTENT_CASES).unwrap_or_else(|e| panic!("{e}"));
+    let report = simulate_with(&policy(CONTENT_POLICY), &c, Some(&FixedScorer));
+    let failures: Vec<(&str, &Vec<String>)> = report
+        .cases
+        .iter()
+        .filter(|r| !r.failures.is_empty())
+        .map(|r| (r.name.as_str(), &r.failures))
+        .collect();
+    assert_eq!(failures.len(), 1, "{report}");
+    assert_eq!(failures[0].0, "wrong-range");
+    assert_eq!(failures[0].1, &["expected a spam score in [3, 4], got 0.5"]);
+    // Without a scorer the unscored message cannot meet its range.
+    let plain = simulate(&policy(CONTENT_POLICY), &c);
+    let r = plain
+        .cases
+        .iter()
+        .find(|r| r.name == "scored-spam")
+        .unwrap();
+    assert!(
+        r.failures.iter().any(|f| f.contains("was not scored")),
+        "{:?}",
+        r.failures
+    );
+}
+
+#[test]
+fn content_fields_of_cases_are_validated() {
+    for (field, want) in [
+        ("spf = \"maybe\"", "use pass, fail"),
+        ("scan = \"dirty\"", "use clean, infected NAME"),
+        ("dmarc_policy = \"drop\"", "use none, quarantine or reject"),
+        ("expect_score = [5.0, 1.0]", "[LOW, HIGH]"),
+        ("expect_score = [1.0]", "[LOW, HIGH]"),
+        ("spam_score = nan", "must be a number"),
+    ] {
+        let text = format!("[[case]]\nname = \"c\"\nclient = \"192.0.2.1\"\n{field}\n");
+        let err = cases(&text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "{field}: {err}");
+    }
+}
