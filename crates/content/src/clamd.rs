@@ -153,3 +153,31 @@ pub fn parse_reply(reply: &str) -> ScanResult {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies() {
+        assert_eq!(parse_reply("stream: OK"), ScanResult::Clean);
+        assert_eq!(
+            parse_reply("stream: Eicar-Test-Signature FOUND"),
+            ScanResult::Infected("Eicar-Test-Signature".into())
+        );
+        assert!(matches!(
+            parse_reply("INSTREAM size limit exceeded. ERROR"),
+            ScanResult::Unavailable(_)
+        ));
+        assert!(matches!(parse_reply(""), ScanResult::Unavailable(_)));
+        assert!(matches!(
+            parse_reply("stream: "),
+            ScanResult::Unavailable(_)
+        ));
+        // A signature name cannot smuggle control characters into a reply.
+        assert_eq!(
+            parse_reply("stream: Bad\r\n250 OK FOUND"),
+            ScanResult::Infected("Bad250 OK".into())
+        );
+    }
+}
