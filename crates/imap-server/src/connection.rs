@@ -1,0 +1,534 @@
+//! One client connection: framing, TLS, the not-authenticated state, IDLE, and handing
+//! authenticated commands to a [`Session`] on a blocking thread (the store does blocking I/O).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use calm_imap_proto::{Command, CommandBody, Frame, Framer, parse_command};
+use calm_sasl::{Authenticator, Credentials, Mechanism, Step};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::backend::Backend;
+use crate::event::ImapEvent;
+use crate::server::{Role, Shared};
+use crate::session::{Outcome, Session};
+
+/// How a conversation on one stream ended.
+enum Exit {
+    /// STARTTLS was accepted: hand the plain stream to the TLS acceptor.
+    StartTls,
+    /// The connection is over, for this reason.
+    Closed(String),
+}
+
+/// What handling one frame asks of the loop.
+enum Flow {
+    Continue,
+    StartTls,
+    Close(String),
+}
+
+pub(crate) struct Connection<B> {
+    shared: Arc<Shared<B>>,
+    client: SocketAddr,
+    role: Role,
+    tls: bool,
+    framer: Framer,
+    /// Set once authenticated.
+    session: Option<Session>,
+    user: Option<String>,
+    /// An AUTHENTICATE waiting for the client's response line.
+    pending_auth: Option<(String, Authenticator)>,
+    /// The tag of a running IDLE.
+    idling: Option<String>,
+    errors: u32,
+    auth_failures: u32,
+}
+
+impl<B: Backend> Connection<B> {
+    /// Serves one connection to the end; every outcome becomes a `disconnect` event.
+    pub(crate) async fn serve(
+        shared: Arc<Shared<B>>,
+        listener: &str,
+        role: Role,
+        tcp: TcpStream,
+        client: SocketAddr,
+    ) {
+        let _ = tcp.set_nodelay(true);
+        let mut conn = Connection {
+            framer: Framer::new(shared.settings.limits),
+            shared,
+            client,
+            role,
+            tls: role == Role::Imaps,
+            session: None,
+            user: None,
+            pending_auth: None,
+            idling: None,
+            errors: 0,
+            auth_failures: 0,
+        };
+        conn.event(ImapEvent::Connect {
+            listener: listener.to_owned(),
+            role,
+            client_ip: client.ip(),
+            tls: conn.tls,
+        });
+        let reason = conn.run(tcp).await;
+        conn.event(ImapEvent::Disconnect {
+            user: conn.user.clone(),
+            client_ip: client.ip(),
+            reason,
+        });
+    }
+
+    async fn run(&mut self, tcp: TcpStream) -> String {
+        if self.role == Role::Imaps {
+            let mut tls = match self.handshake(tcp).await {
+                Ok(tls) => tls,
+                Err(reason) => return reason,
+            };
+            return match self.converse(&mut tls, self.greeting()).await {
+                Exit::Closed(reason) => reason,
+                Exit::StartTls => "starttls under implicit tls".to_owned(),
+            };
+        }
+        let mut tcp = tcp;
+        if let Exit::Closed(reason) = self.converse(&mut tcp, self.greeting()).await {
+            return reason;
+        }
+        let mut tls = match self.handshake(tcp).await {
+            Ok(tls) => tls,
+            Err(reason) => return reason,
+        };
+        self.tls = true;
+        match self.converse(&mut tls, Vec::new()).await {
+            Exit::Closed(reason) => reason,
+            Exit::StartTls => "starttls repeated".to_owned(),
+        }
+    }
+
+    fn greeting(&self) -> Vec<u8> {
+        format!(
+            "* OK [CAPABILITY {}] {} IMAP ready\r\n",
+            self.capabilities(),
+            self.shared.settings.hostname
+        )
+        .into_bytes()
+    }
+
+    /// RFC 3501 §7.2.1; before login only what a client needs to log in.
+    fn capabilities(&self) -> String {
+        let mut caps = String::from("IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE");
+        if self.session.is_some() {
+            caps.push_str(
+                " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED SPECIAL-USE STATUS=SIZE",
+            );
+            return caps;
+        }
+        if !self.tls {
+            caps.push_str(" STARTTLS");
+        }
+        if self.auth_allowed() {
+            caps.push_str(" AUTH=PLAIN");
+        } else {
+            caps.push_str(" LOGINDISABLED");
+        }
+        caps
+    }
+
+    fn auth_allowed(&self) -> bool {
+        self.tls || self.shared.settings.allow_plaintext_auth
+    }
+
+    async fn handshake(
+        &self,
+        tcp: TcpStream,
+    ) -> Result<tokio_rustls::server::TlsStream<TcpStream>, String> {
+        let limit = self.shared.settings.timeouts.handshake;
+        match timeout(limit, self.shared.acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => Ok(tls),
+            Ok(Err(e)) => Err(format!("tls handshake failed: {e}")),
+            Err(_) => Err("tls handshake timeout".to_owned()),
+        }
+    }
+
+    /// Reads, frames and answers until the connection ends or STARTTLS is accepted.
+    async fn converse<S>(&mut self, stream: &mut S, mut out: Vec<u8>) -> Exit
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            while let Some(frame) = self.framer.next_frame() {
+                let flow = self.on_frame(frame, &mut out).await;
+                match flow {
+                    Flow::Continue => {}
+                    Flow::StartTls => {
+                        // RFC 3501 §6.2.1: anything the client sent after STARTTLS in plaintext
+                        // must not be read as commands under TLS.
+                        self.framer.clear();
+                        return match self.flush(stream, &mut out).await {
+                            Ok(()) => Exit::StartTls,
+                            Err(reason) => Exit::Closed(reason),
+                        };
+                    }
+                    Flow::Close(reason) => {
+                        let _ = self.flush(stream, &mut out).await;
+                        let _ = timeout(Duration::from_secs(1), stream.shutdown()).await;
+                        return Exit::Closed(reason);
+                    }
+                }
+                if self.errors >= self.shared.settings.max_errors {
+                    out.extend_from_slice(b"* BYE Too many errors\r\n");
+                    let _ = self.flush(stream, &mut out).await;
+                    return Exit::Closed("too many errors".to_owned());
+                }
+            }
+            if let Err(reason) = self.flush(stream, &mut out).await {
+                return Exit::Closed(reason);
+            }
+            match self.read(stream, &mut buf, &mut out).await {
+                Ok(()) => {}
+                Err(reason) => {
+                    let _ = self.flush(stream, &mut out).await;
+                    return Exit::Closed(reason);
+                }
+            }
+        }
+    }
+
+    /// Waits for input; while idling, polls the mailbox for changes meanwhile.
+    async fn read<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        buf: &mut [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        let timeouts = self.shared.settings.timeouts;
+        let deadline = tokio::time::Instant::now() + timeouts.idle;
+        loop {
+            let wait = if self.idling.is_some() {
+                timeouts.idle_poll
+            } else {
+                timeouts.idle
+            };
+            let read = timeout(wait, stream.read(buf)).await;
+            match read {
+                Ok(Ok(0)) => return Err("client closed connection".to_owned()),
+                Ok(Ok(n)) => {
+                    self.framer.push(buf.get(..n).unwrap_or_default());
+                    return Ok(());
+                }
+                Ok(Err(e)) => return Err(format!("read error: {e}")),
+                Err(_) if self.idling.is_some() && tokio::time::Instant::now() < deadline => {
+                    let outcome = self.in_session(|s, out| s.poll(out)).await;
+                    if let Some(bytes) = outcome.as_ref().map(|(b, _)| b) {
+                        out.extend_from_slice(bytes);
+                    }
+                    if let Some((_, Outcome::Close(reason))) = outcome {
+                        return Err(reason);
+                    }
+                    if !out.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Err(_) => {
+                    out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
+                    return Err("timeout".to_owned());
+                }
+            }
+        }
+    }
+
+    async fn flush<S: AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let write = async {
+            stream.write_all(out).await?;
+            stream.flush().await
+        };
+        let result = match timeout(self.shared.settings.timeouts.write, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("write error: {e}")),
+            Err(_) => Err("write timeout".to_owned()),
+        };
+        out.clear();
+        result
+    }
+
+    async fn on_frame(&mut self, frame: Frame, out: &mut Vec<u8>) -> Flow {
+        match frame {
+            Frame::Continue => out.extend_from_slice(b"+ Ready for literal data\r\n"),
+            Frame::LineTooLong => {
+                self.errors += 1;
+                out.extend_from_slice(b"* BAD Line too long\r\n");
+            }
+            Frame::LiteralTooBig { tag } => {
+                self.errors += 1;
+                out.extend_from_slice(format!("{tag} NO [TOOBIG] Literal too big\r\n").as_bytes());
+            }
+            Frame::Fatal { tag } => {
+                out.extend_from_slice(format!("{tag} BAD [TOOBIG] Literal too big\r\n").as_bytes());
+                out.extend_from_slice(b"* BYE Literal too big\r\n");
+                return Flow::Close("literal too big".to_owned());
+            }
+            Frame::Command(bytes) => return self.on_line(bytes, out).await,
+        }
+        Flow::Continue
+    }
+
+    async fn on_line(&mut self, bytes: Vec<u8>, out: &mut Vec<u8>) -> Flow {
+        if let Some((tag, auth)) = self.pending_auth.take() {
+            return self.auth_step(tag, auth, &bytes, out).await;
+        }
+        if let Some(tag) = self.idling.take() {
+            // RFC 2177 §3: the client ends IDLE with "DONE".
+            if bytes.trim_ascii().eq_ignore_ascii_case(b"DONE") {
+                out.extend_from_slice(format!("{tag} OK IDLE terminated\r\n").as_bytes());
+            } else {
+                self.errors += 1;
+                out.extend_from_slice(format!("{tag} BAD Expected DONE\r\n").as_bytes());
+            }
+            return Flow::Continue;
+        }
+        match parse_command(&bytes) {
+            Ok(command) => self.on_command(command, out).await,
+            Err(e) => {
+                let tag = e.tag.as_deref().unwrap_or("*");
+                if e.bad_charset {
+                    out.extend_from_slice(
+                        format!("{tag} NO [BADCHARSET (UTF-8 US-ASCII)] {e}\r\n").as_bytes(),
+                    );
+                } else {
+                    self.errors += 1;
+                    out.extend_from_slice(format!("{tag} BAD {e}\r\n").as_bytes());
+                }
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: Command, out: &mut Vec<u8>) -> Flow {
+        let tag = command.tag.clone();
+        let reply = |out: &mut Vec<u8>, text: &str| {
+            out.extend_from_slice(format!("{tag} {text}\r\n").as_bytes());
+        };
+        match command.body {
+            CommandBody::Capability => {
+                out.extend_from_slice(
+                    format!("* CAPABILITY {}\r\n", self.capabilities()).as_bytes(),
+                );
+                reply(out, "OK CAPABILITY completed");
+            }
+            CommandBody::Logout => {
+                out.extend_from_slice(b"* BYE Logging out\r\n");
+                reply(out, "OK LOGOUT completed");
+                return Flow::Close("logout".to_owned());
+            }
+            CommandBody::StartTls if self.tls => reply(out, "BAD TLS is already active"),
+            CommandBody::StartTls if self.session.is_some() => {
+                reply(out, "BAD STARTTLS is only allowed before login")
+            }
+            CommandBody::StartTls => {
+                reply(out, "OK Begin TLS negotiation now");
+                return Flow::StartTls;
+            }
+            CommandBody::Id => {
+                out.extend_from_slice(b"* ID (\"name\" \"calm\")\r\n");
+                reply(out, "OK ID completed");
+            }
+            CommandBody::Noop if self.session.is_none() => reply(out, "OK NOOP completed"),
+            CommandBody::Login { .. } | CommandBody::Authenticate { .. }
+                if self.session.is_some() =>
+            {
+                reply(out, "BAD Already authenticated")
+            }
+            CommandBody::Login { .. } | CommandBody::Authenticate { .. }
+                if !self.auth_allowed() =>
+            {
+                reply(out, "NO [PRIVACYREQUIRED] Use STARTTLS first")
+            }
+            CommandBody::Login { user, password } => {
+                let creds = Credentials {
+                    username: user,
+                    password,
+                };
+                return self.login(&tag, creds, "LOGIN", out).await;
+            }
+            CommandBody::Authenticate { mechanism, initial } => {
+                return self.authenticate(tag, &mechanism, initial, out).await;
+            }
+            _ if self.session.is_none() => {
+                self.errors += 1;
+                reply(out, "BAD Log in first");
+            }
+            CommandBody::Idle => {
+                self.idling = Some(tag);
+                out.extend_from_slice(b"+ idling\r\n");
+            }
+            _ => return self.session_command(command, out).await,
+        }
+        Flow::Continue
+    }
+
+    async fn session_command(&mut self, command: Command, out: &mut Vec<u8>) -> Flow {
+        match self.in_session(move |s, out| s.execute(command, out)).await {
+            Some((bytes, outcome)) => {
+                out.extend_from_slice(&bytes);
+                match outcome {
+                    Outcome::Continue => Flow::Continue,
+                    Outcome::Close(reason) => Flow::Close(reason),
+                }
+            }
+            None => Flow::Close("internal error".to_owned()),
+        }
+    }
+
+    /// Runs `f` on the session on a blocking thread. `None` if there is no session or the
+    /// task failed.
+    async fn in_session<F>(&mut self, f: F) -> Option<(Vec<u8>, Outcome)>
+    where
+        F: FnOnce(&mut Session, &mut Vec<u8>) -> Outcome + Send + 'static,
+    {
+        let mut session = self.session.take()?;
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let outcome = f(&mut session, &mut out);
+            (session, out, outcome)
+        })
+        .await;
+        match joined {
+            Ok((session, out, outcome)) => {
+                self.session = Some(session);
+                Some((out, outcome))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "imap: session task failed");
+                None
+            }
+        }
+    }
+
+    async fn authenticate(
+        &mut self,
+        tag: String,
+        mechanism: &str,
+        initial: Option<String>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let Some(mech) = Mechanism::from_name(mechanism) else {
+            out.extend_from_slice(format!("{tag} NO Unsupported mechanism\r\n").as_bytes());
+            return Flow::Continue;
+        };
+        let mut auth = Authenticator::new(mech);
+        let step = auth.start(initial.as_deref());
+        self.auth_result(tag, auth, step, out).await
+    }
+
+    async fn auth_step(
+        &mut self,
+        tag: String,
+        mut auth: Authenticator,
+        line: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let line = String::from_utf8_lossy(line.trim_ascii()).into_owned();
+        let step = auth.step(&line);
+        self.auth_result(tag, auth, step, out).await
+    }
+
+    async fn auth_result(
+        &mut self,
+        tag: String,
+        auth: Authenticator,
+        step: Result<Step, calm_sasl::SaslError>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        match step {
+            Ok(Step::Challenge(challenge)) => {
+                out.extend_from_slice(
+                    format!("+ {}\r\n", calm_sasl::encode(&challenge)).as_bytes(),
+                );
+                self.pending_auth = Some((tag, auth));
+                Flow::Continue
+            }
+            Ok(Step::Done(creds)) => self.login(&tag, creds, "PLAIN", out).await,
+            Err(calm_sasl::SaslError::Cancelled) => {
+                out.extend_from_slice(format!("{tag} BAD Authentication cancelled\r\n").as_bytes());
+                Flow::Continue
+            }
+            Err(e) => {
+                self.errors += 1;
+                out.extend_from_slice(format!("{tag} BAD {e}\r\n").as_bytes());
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn login(
+        &mut self,
+        tag: &str,
+        creds: Credentials,
+        mechanism: &str,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let backend = self.shared.backend.clone();
+        let user = backend.authenticate(&creds.username, &creds.password).await;
+        let client_ip = self.client.ip();
+        let Some(user) = user else {
+            self.event(ImapEvent::AuthFailure {
+                user: creds.username.clone(),
+                client_ip,
+                mechanism: mechanism.to_owned(),
+            });
+            tokio::time::sleep(self.shared.settings.auth_failure_delay).await;
+            self.auth_failures += 1;
+            out.extend_from_slice(
+                format!("{tag} NO [AUTHENTICATIONFAILED] Authentication failed\r\n").as_bytes(),
+            );
+            if self.auth_failures >= self.shared.settings.max_auth_failures {
+                out.extend_from_slice(b"* BYE Too many failed logins\r\n");
+                return Flow::Close("too many auth failures".to_owned());
+            }
+            return Flow::Continue;
+        };
+        let root = backend.mailbox_root(&user);
+        let opened = tokio::task::spawn_blocking(move || calm_mailstore::Store::open(&root)).await;
+        match opened {
+            Ok(Ok(store)) => {
+                self.session = Some(Session::new(store));
+                self.user = Some(user.clone());
+                self.event(ImapEvent::AuthSuccess {
+                    user,
+                    client_ip,
+                    mechanism: mechanism.to_owned(),
+                });
+                let caps = self.capabilities();
+                out.extend_from_slice(
+                    format!("{tag} OK [CAPABILITY {caps}] Logged in\r\n").as_bytes(),
+                );
+                Flow::Continue
+            }
+            other => {
+                tracing::error!(user = %user, result = ?other.map(|r| r.err()), "imap: cannot open the mail store");
+                out.extend_from_slice(
+                    format!("{tag} NO [UNAVAILABLE] Mailbox unavailable\r\n").as_bytes(),
+                );
+                Flow::Continue
+            }
+        }
+    }
+
+    fn event(&self, ev: ImapEvent) {
+        self.shared.backend.event(&ev);
+    }
+}

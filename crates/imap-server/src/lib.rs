@@ -1,0 +1,41 @@
+//! # Brief overview
+//!
+//! `calm-imap-server` runs calm's IMAP listeners: `imap` (port 143, STARTTLS) and `imaps`
+//! (port 993, implicit TLS), over the user's Maildir through `calm-mailstore`. It drives the
+//! sans-IO framer and parser of `calm-imap-proto`: it accepts connections, does the TLS
+//! handshakes (discarding anything pipelined after STARTTLS), applies timeouts and limits,
+//! and asks a [`Backend`] for passwords, mailbox locations and event logging.
+//!
+//! Key types: [`Server`] (the accept loop), [`Settings`], [`Timeouts`], [`Role`], the
+//! [`Backend`] trait and [`ImapEvent`].
+//!
+//! Commands: CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE PLAIN (SASL-IR), ID,
+//! ENABLE, NAMESPACE, SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
+//! LIST (LIST-EXTENDED basics, SPECIAL-USE), LSUB, STATUS, APPEND (LITERAL+, APPENDUID),
+//! CHECK, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE, SEARCH, FETCH, STORE, COPY (COPYUID), MOVE,
+//! their UID forms, and IDLE (changes by others are polled every second).
+//!
+//! What it deliberately does not do: verify passwords or map users to directories (the
+//! backend does), keep `\Recent`, store arbitrary keywords (only the Maildir flags and
+//! `$Forwarded`; PERMANENTFLAGS says so), CONDSTORE/QRESYNC, or advertise IMAP4rev2 (no
+//! ESEARCH yet). FETCH reads each message it returns into memory once.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use calm_imap_server::{Backend, Role, Server, Settings};
+//! # async fn demo<B: Backend>(tls: Arc<rustls::ServerConfig>, backend: B) -> std::io::Result<()> {
+//! let server = Server::new(Arc::new(Settings::new("mail.example.test", tls)), Arc::new(backend));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:1143").await?;
+//! server.run("imap".to_owned(), Role::Imap, listener).await
+//! # }
+//! ```
+
+mod backend;
+mod connection;
+mod event;
+mod server;
+mod session;
+
+pub use backend::Backend;
+pub use event::ImapEvent;
+pub use server::{Role, Server, Settings, Timeouts};

@@ -1,0 +1,313 @@
+//! [`Session`]: the authenticated and selected states (RFC 3501 §3.2, §3.3). It runs on a
+//! blocking thread because the store does blocking file I/O, and writes its responses into
+//! a buffer the connection sends.
+
+use calm_imap_proto::{Command, CommandBody, Flag, SequenceSet};
+use calm_mailstore::{Changes, Error, Flags, Mailbox, Store, Uid};
+
+mod mailboxes;
+mod messages;
+mod search;
+
+/// What the connection must do after a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Go on reading commands.
+    Continue,
+    /// Close the connection (the BYE is already written).
+    Close(String),
+}
+
+/// The selected mailbox.
+pub(crate) struct Selected {
+    pub mailbox: Mailbox,
+    /// EXAMINE: no flag changes, no expunges.
+    pub read_only: bool,
+}
+
+/// One logged-in user's session.
+pub(crate) struct Session {
+    pub store: Store,
+    pub selected: Option<Selected>,
+}
+
+/// The flags calm can store (RFC 3501 §2.3.2), with `$Forwarded` for the Maildir `P` flag.
+pub(crate) const FLAG_LIST: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded";
+
+/// Maps IMAP flags to Maildir flags; keywords calm cannot store are dropped (PERMANENTFLAGS
+/// tells the client so: no `\*`).
+pub(crate) fn to_flags(flags: &[Flag]) -> Flags {
+    let mut out = Flags::EMPTY;
+    for flag in flags {
+        out |= match flag {
+            Flag::Answered => Flags::REPLIED,
+            Flag::Flagged => Flags::FLAGGED,
+            Flag::Deleted => Flags::TRASHED,
+            Flag::Seen => Flags::SEEN,
+            Flag::Draft => Flags::DRAFT,
+            Flag::Other(k) if k.eq_ignore_ascii_case("$Forwarded") => Flags::PASSED,
+            Flag::Recent | Flag::Other(_) => Flags::EMPTY,
+        };
+    }
+    out
+}
+
+/// Writes `(\Seen ...)`.
+pub(crate) fn write_flags(out: &mut Vec<u8>, flags: Flags) {
+    const NAMES: [(Flags, &str); 6] = [
+        (Flags::REPLIED, "\\Answered"),
+        (Flags::FLAGGED, "\\Flagged"),
+        (Flags::TRASHED, "\\Deleted"),
+        (Flags::SEEN, "\\Seen"),
+        (Flags::DRAFT, "\\Draft"),
+        (Flags::PASSED, "$Forwarded"),
+    ];
+    let names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(f, _)| flags.contains(*f))
+        .map(|(_, n)| *n)
+        .collect();
+    out.extend_from_slice(format!("({})", names.join(" ")).as_bytes());
+}
+
+/// The tagged `NO` for a store error, with an RFC 5530 response code.
+pub(crate) fn store_error(out: &mut Vec<u8>, tag: &str, e: &Error) {
+    let code = match e {
+        Error::NoSuchMailbox(_) => "NONEXISTENT",
+        Error::AlreadyExists(_) => "ALREADYEXISTS",
+        Error::InvalidName { .. } | Error::Inbox => "CANNOT",
+        Error::HasChildren(_) | Error::InUse => "INUSE",
+        Error::NoSuchMessage(_) => "EXPUNGEISSUED",
+        e if e.is_no_space() => "OVERQUOTA",
+        _ => "SERVERBUG",
+    };
+    let text = match e {
+        Error::Io { .. } => {
+            tracing::error!(error = %e, "imap: store failure");
+            "Internal error".to_owned()
+        }
+        other => other.to_string(),
+    };
+    line(out, &format!("{tag} NO [{code}] {text}"));
+}
+
+/// Appends one response line with CRLF.
+pub(crate) fn line(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Formats UIDs as a compact `uid-set` (`1:3,7`), for UIDPLUS responses.
+pub(crate) fn uid_set(uids: &[Uid]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = uids.get(i) {
+        let mut end = start;
+        while uids.get(i + 1) == Some(&end.wrapping_add(1)) {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+impl Session {
+    pub(crate) fn new(store: Store) -> Session {
+        Session {
+            store,
+            selected: None,
+        }
+    }
+
+    /// Executes one command of the authenticated or selected state.
+    pub(crate) fn execute(&mut self, command: Command, out: &mut Vec<u8>) -> Outcome {
+        let Command { tag, body } = command;
+        // RFC 3501 §7.4.1: EXPUNGE may not be sent during FETCH, STORE or SEARCH by sequence
+        // number (nor COPY/MOVE, whose set is by sequence number too).
+        let may_sync = !matches!(
+            body,
+            CommandBody::Fetch { uid: false, .. }
+                | CommandBody::Store { uid: false, .. }
+                | CommandBody::Search { uid: false, .. }
+                | CommandBody::Copy {
+                    uid: false,
+                    moving: false,
+                    ..
+                }
+        );
+        let mut tagged = Vec::new();
+        let outcome = self.dispatch(&tag, body, out, &mut tagged);
+        if outcome == Outcome::Continue
+            && may_sync
+            && self.selected.is_some()
+            && let Outcome::Close(reason) = self.poll(out)
+        {
+            return Outcome::Close(reason);
+        }
+        out.extend_from_slice(&tagged);
+        outcome
+    }
+
+    /// Picks up changes by others and writes EXPUNGE/EXISTS/FETCH for them.
+    pub(crate) fn poll(&mut self, out: &mut Vec<u8>) -> Outcome {
+        let Some(selected) = self.selected.as_mut() else {
+            return Outcome::Continue;
+        };
+        let before = selected.mailbox.messages().len();
+        let changes = match selected.mailbox.sync() {
+            Ok(changes) => changes,
+            Err(e) => {
+                tracing::warn!(error = %e, "imap: mailbox sync failed");
+                return Outcome::Continue;
+            }
+        };
+        write_changes(out, &selected.mailbox, &changes, before)
+    }
+
+    fn dispatch(
+        &mut self,
+        tag: &str,
+        body: CommandBody,
+        out: &mut Vec<u8>,
+        tagged: &mut Vec<u8>,
+    ) -> Outcome {
+        let ok =
+            |tagged: &mut Vec<u8>, what: &str| line(tagged, &format!("{tag} OK {what} completed"));
+        match body {
+            CommandBody::Noop => ok(tagged, "NOOP"),
+            CommandBody::Check => ok(tagged, "CHECK"),
+            CommandBody::Enable { .. } => {
+                // Nothing calm offers needs enabling (no CONDSTORE/QRESYNC/UTF8=ACCEPT).
+                line(out, "* ENABLED");
+                ok(tagged, "ENABLE");
+            }
+            CommandBody::Namespace => {
+                line(out, "* NAMESPACE ((\"\" \".\")) NIL NIL");
+                ok(tagged, "NAMESPACE");
+            }
+            CommandBody::Select { mailbox, read_only } => {
+                self.select(tag, &mailbox, read_only, out, tagged)
+            }
+            CommandBody::Create { .. }
+            | CommandBody::Delete { .. }
+            | CommandBody::Rename { .. }
+            | CommandBody::Subscribe { .. }
+            | CommandBody::List(_)
+            | CommandBody::Status { .. }
+            | CommandBody::Append { .. } => self.mailbox_command(tag, body, out, tagged),
+            _ if self.selected.is_none() => {
+                line(tagged, &format!("{tag} BAD No mailbox selected"));
+            }
+            CommandBody::Close | CommandBody::Unselect => {
+                let expunge = matches!(body, CommandBody::Close);
+                if let Some(selected) = self.selected.take()
+                    && expunge
+                    && !selected.read_only
+                {
+                    let deleted = deleted_uids(&selected.mailbox, None);
+                    // RFC 3501 §6.4.2: no untagged EXPUNGE responses for CLOSE.
+                    if let Err(e) = selected.mailbox.expunge(&deleted) {
+                        store_error(tagged, tag, &e);
+                        return Outcome::Continue;
+                    }
+                }
+                ok(tagged, if expunge { "CLOSE" } else { "UNSELECT" });
+            }
+            body => self.message_command(tag, body, out, tagged),
+        }
+        Outcome::Continue
+    }
+
+    fn select(
+        &mut self,
+        tag: &str,
+        name: &str,
+        read_only: bool,
+        out: &mut Vec<u8>,
+        tagged: &mut Vec<u8>,
+    ) {
+        if self.selected.take().is_some() {
+            // RFC 7162 §3.2.11 / RFC 9051 §7.1: the previous mailbox is closed.
+            line(out, "* OK [CLOSED] Previous mailbox closed");
+        }
+        let mailbox = match self.store.mailbox(name) {
+            Ok(mailbox) => mailbox,
+            Err(e) => return store_error(tagged, tag, &e),
+        };
+        let messages = mailbox.messages();
+        line(out, &format!("* FLAGS ({FLAG_LIST})"));
+        let permanent = if read_only { "" } else { FLAG_LIST };
+        line(
+            out,
+            &format!("* OK [PERMANENTFLAGS ({permanent})] Flags permitted"),
+        );
+        line(out, &format!("* {} EXISTS", messages.len()));
+        line(out, "* 0 RECENT");
+        if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flags::SEEN)) {
+            line(out, &format!("* OK [UNSEEN {}] First unseen", i + 1));
+        }
+        line(
+            out,
+            &format!("* OK [UIDVALIDITY {}] UIDs valid", mailbox.uid_validity()),
+        );
+        line(
+            out,
+            &format!("* OK [UIDNEXT {}] Predicted next UID", mailbox.uid_next()),
+        );
+        let mode = if read_only { "READ-ONLY" } else { "READ-WRITE" };
+        let what = if read_only { "EXAMINE" } else { "SELECT" };
+        line(tagged, &format!("{tag} OK [{mode}] {what} completed"));
+        self.selected = Some(Selected { mailbox, read_only });
+    }
+}
+
+/// The UIDs of messages flagged \Deleted, optionally limited to a UID set.
+pub(crate) fn deleted_uids(mailbox: &Mailbox, within: Option<&SequenceSet>) -> Vec<Uid> {
+    let largest = mailbox.messages().last().map_or(0, |m| m.uid);
+    mailbox
+        .messages()
+        .iter()
+        .filter(|m| m.flags.contains(Flags::TRASHED))
+        .filter(|m| within.is_none_or(|set| set.contains(m.uid, largest)))
+        .map(|m| m.uid)
+        .collect()
+}
+
+/// Untagged responses for what a sync found (RFC 3501 §7.3.1, §7.4.1).
+fn write_changes(
+    out: &mut Vec<u8>,
+    mailbox: &Mailbox,
+    changes: &Changes,
+    before: usize,
+) -> Outcome {
+    if changes.uid_validity_changed {
+        // RFC 3501 §2.3.1.1: every UID changed; the selection cannot go on.
+        line(out, "* BYE Mailbox index was rebuilt; please reconnect");
+        return Outcome::Close("uidvalidity changed".to_owned());
+    }
+    // Descending sequence numbers of the previous view need no renumbering.
+    for gone in changes.expunged.iter().rev() {
+        line(out, &format!("* {} EXPUNGE", gone.seq));
+    }
+    let now = mailbox.messages().len();
+    if !changes.new.is_empty() || (now != before && changes.expunged.is_empty()) {
+        line(out, &format!("* {now} EXISTS"));
+    }
+    for &uid in &changes.flags {
+        if let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) {
+            out.extend_from_slice(format!("* {seq} FETCH (UID {uid} FLAGS ").as_bytes());
+            write_flags(out, msg.flags);
+            out.extend_from_slice(b")\r\n");
+        }
+    }
+    Outcome::Continue
+}
+
+#[cfg(test)]
+mod tests;

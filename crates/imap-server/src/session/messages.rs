@@ -1,0 +1,402 @@
+//! Message commands in the selected state: FETCH, STORE, COPY/MOVE, EXPUNGE, SEARCH.
+
+use std::time::SystemTime;
+
+use calm_imap_proto::{
+    CommandBody, FetchItem, Flag, Section, SectionText, SequenceSet, StoreOp, date, encode, message,
+};
+use calm_mailstore::{FlagOp, Flags, Mailbox, Message, Uid};
+
+use super::{Session, deleted_uids, line, store_error, to_flags, uid_set, write_flags};
+
+impl Session {
+    pub(super) fn message_command(
+        &mut self,
+        tag: &str,
+        body: CommandBody,
+        out: &mut Vec<u8>,
+        tagged: &mut Vec<u8>,
+    ) {
+        let Some(selected) = self.selected.as_mut() else {
+            return line(tagged, &format!("{tag} BAD No mailbox selected"));
+        };
+        let read_only = selected.read_only;
+        let mailbox = &mut selected.mailbox;
+        let verb = match &body {
+            CommandBody::Fetch { uid, .. } => prefixed(*uid, "FETCH"),
+            CommandBody::Store { uid, .. } => prefixed(*uid, "STORE"),
+            CommandBody::Search { uid, .. } => prefixed(*uid, "SEARCH"),
+            CommandBody::Copy { uid, moving, .. } => {
+                prefixed(*uid, if *moving { "MOVE" } else { "COPY" })
+            }
+            CommandBody::Expunge { uids: Some(_) } => "UID EXPUNGE".to_owned(),
+            _ => "EXPUNGE".to_owned(),
+        };
+        let writes = matches!(
+            body,
+            CommandBody::Store { .. }
+                | CommandBody::Expunge { .. }
+                | CommandBody::Copy { moving: true, .. }
+        );
+        if read_only && writes {
+            return line(
+                tagged,
+                &format!("{tag} NO [READ-ONLY] Mailbox is read-only"),
+            );
+        }
+        let result = match body {
+            CommandBody::Fetch { uid, set, items } => resolve(mailbox, &set, uid)
+                .and_then(|uids| fetch(mailbox, &uids, &items, uid, read_only, out)),
+            CommandBody::Store {
+                uid,
+                set,
+                op,
+                silent,
+                flags,
+            } => resolve(mailbox, &set, uid)
+                .and_then(|uids| store(mailbox, &uids, op, &flags, silent, uid, out)),
+            CommandBody::Search { uid, key } => {
+                super::search::search(mailbox, &key, uid, out);
+                Ok(String::new())
+            }
+            CommandBody::Copy {
+                uid,
+                set,
+                mailbox: dest,
+                moving,
+            } => resolve(mailbox, &set, uid)
+                .and_then(|uids| self_copy(&self.store, mailbox, &uids, &dest, moving, out)),
+            CommandBody::Expunge { uids } => {
+                let deleted = deleted_uids(mailbox, uids.as_ref());
+                mailbox
+                    .expunge(&deleted)
+                    .map(|_| String::new())
+                    .map_err(Failure::Store)
+            }
+            _ => Ok(String::new()),
+        };
+        match result {
+            Ok(code) => line(tagged, &format!("{tag} OK {code}{verb} completed")),
+            Err(Failure::Bad(text)) => line(tagged, &format!("{tag} BAD {text}")),
+            Err(Failure::No(text)) => line(tagged, &format!("{tag} NO {text}")),
+            Err(Failure::Store(e)) => store_error(tagged, tag, &e),
+        }
+    }
+}
+
+/// Why a message command failed.
+enum Failure {
+    Bad(String),
+    No(String),
+    Store(calm_mailstore::Error),
+}
+
+fn prefixed(uid: bool, verb: &str) -> String {
+    if uid {
+        format!("UID {verb}")
+    } else {
+        verb.to_owned()
+    }
+}
+
+/// The UIDs a set names, in mailbox order. RFC 3501 §9: a sequence number beyond the
+/// mailbox is an error; UIDs that do not exist are simply ignored.
+fn resolve(mailbox: &Mailbox, set: &SequenceSet, uid: bool) -> Result<Vec<Uid>, Failure> {
+    let messages = mailbox.messages();
+    if uid {
+        let largest = messages.last().map_or(0, |m| m.uid);
+        return Ok(messages
+            .iter()
+            .filter(|m| set.contains(m.uid, largest))
+            .map(|m| m.uid)
+            .collect());
+    }
+    let count = u32::try_from(messages.len()).unwrap_or(u32::MAX);
+    let beyond = set.0.iter().any(|&(a, b)| {
+        [a, b]
+            .iter()
+            .any(|n| matches!(n, calm_imap_proto::SeqNum::Value(v) if *v > count))
+    });
+    if beyond {
+        return Err(Failure::Bad("Invalid message sequence number".to_owned()));
+    }
+    Ok(messages
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| set.contains(u32::try_from(i + 1).unwrap_or(u32::MAX), count))
+        .map(|(_, m)| m.uid)
+        .collect())
+}
+
+fn fetch(
+    mailbox: &mut Mailbox,
+    uids: &[Uid],
+    items: &[FetchItem],
+    by_uid: bool,
+    read_only: bool,
+    out: &mut Vec<u8>,
+) -> Result<String, Failure> {
+    let sets_seen = !read_only
+        && items.iter().any(|i| {
+            matches!(
+                i,
+                FetchItem::Rfc822 | FetchItem::Rfc822Text | FetchItem::Body { peek: false, .. }
+            )
+        });
+    let mut flags_changed = Vec::new();
+    if sets_seen {
+        let unseen: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|&u| {
+                mailbox
+                    .get(u)
+                    .is_some_and(|m| !m.flags.contains(Flags::SEEN))
+            })
+            .collect();
+        flags_changed = mailbox
+            .set_flags(&unseen, FlagOp::Add, Flags::SEEN)
+            .map_err(Failure::Store)?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect();
+    }
+    let needs_body = items.iter().any(|i| {
+        !matches!(
+            i,
+            FetchItem::Flags | FetchItem::Uid | FetchItem::InternalDate | FetchItem::Rfc822Size
+        )
+    });
+    let mut vanished = false;
+    for &uid in uids {
+        let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) else {
+            continue;
+        };
+        let data = if needs_body {
+            match mailbox.read(uid) {
+                Ok(data) => Some(data),
+                Err(calm_mailstore::Error::NoSuchMessage(_)) => {
+                    vanished = true;
+                    continue;
+                }
+                Err(e) => return Err(Failure::Store(e)),
+            }
+        } else {
+            None
+        };
+        let with_flags = flags_changed.contains(&uid) && !items.contains(&FetchItem::Flags);
+        write_fetch(out, seq, msg, items, by_uid, with_flags, data.as_deref());
+    }
+    if vanished {
+        // RFC 5530 §3: some messages were expunged by another session meanwhile.
+        return Ok("[EXPUNGEISSUED] ".to_owned());
+    }
+    Ok(String::new())
+}
+
+fn write_fetch(
+    out: &mut Vec<u8>,
+    seq: usize,
+    msg: &Message,
+    items: &[FetchItem],
+    by_uid: bool,
+    with_flags: bool,
+    data: Option<&[u8]>,
+) {
+    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    // RFC 3501 §6.4.8: UID FETCH always includes UID.
+    if by_uid && !items.contains(&FetchItem::Uid) {
+        parts.push(format!("UID {}", msg.uid).into_bytes());
+    }
+    for item in items {
+        parts.push(fetch_item(msg, item, data));
+    }
+    if with_flags {
+        let mut f = b"FLAGS ".to_vec();
+        write_flags(&mut f, msg.flags);
+        parts.push(f);
+    }
+    out.extend_from_slice(&parts.join(&b' '));
+    out.extend_from_slice(b")\r\n");
+}
+
+fn fetch_item(msg: &Message, item: &FetchItem, data: Option<&[u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let data = data.unwrap_or_default();
+    match item {
+        FetchItem::Flags => {
+            out.extend_from_slice(b"FLAGS ");
+            write_flags(&mut out, msg.flags);
+        }
+        FetchItem::Uid => out.extend_from_slice(format!("UID {}", msg.uid).as_bytes()),
+        FetchItem::InternalDate => {
+            let secs = msg
+                .internal_date
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+            out.extend_from_slice(
+                format!("INTERNALDATE \"{}\"", date::format_date_time(secs)).as_bytes(),
+            );
+        }
+        FetchItem::Rfc822Size => {
+            out.extend_from_slice(format!("RFC822.SIZE {}", msg.rfc822_size).as_bytes())
+        }
+        FetchItem::Envelope => {
+            out.extend_from_slice(b"ENVELOPE ");
+            message::structure::envelope(&mut out, data);
+        }
+        FetchItem::BodyStructure(ext) => {
+            out.extend_from_slice(if *ext { b"BODYSTRUCTURE " } else { b"BODY " });
+            message::structure::body_structure(&mut out, data, *ext);
+        }
+        FetchItem::Rfc822 => section_item(&mut out, "RFC822", data, None, &Section::default()),
+        FetchItem::Rfc822Header => {
+            let header = Section {
+                part: Vec::new(),
+                text: Some(SectionText::Header),
+            };
+            section_item(&mut out, "RFC822.HEADER", data, None, &header);
+        }
+        FetchItem::Rfc822Text => {
+            let text = Section {
+                part: Vec::new(),
+                text: Some(SectionText::Text),
+            };
+            section_item(&mut out, "RFC822.TEXT", data, None, &text);
+        }
+        FetchItem::Body {
+            section, partial, ..
+        } => {
+            let name = format!("BODY[{}]", section_name(section));
+            section_item(&mut out, &name, data, *partial, section);
+        }
+    }
+    out
+}
+
+fn section_item(
+    out: &mut Vec<u8>,
+    name: &str,
+    data: &[u8],
+    partial: Option<(u32, u32)>,
+    section: &Section,
+) {
+    let bytes = message::section(data, section).unwrap_or_default();
+    match partial {
+        Some((offset, length)) => {
+            // RFC 3501 §7.4.2: the response names the origin octet only.
+            out.extend_from_slice(format!("{name}<{offset}> ").as_bytes());
+            encode::literal(out, message::partial(&bytes, offset, length));
+        }
+        None => {
+            out.extend_from_slice(format!("{name} ").as_bytes());
+            encode::literal(out, &bytes);
+        }
+    }
+}
+
+/// The section spec as the response repeats it.
+fn section_name(section: &Section) -> String {
+    let mut parts: Vec<String> = section.part.iter().map(u32::to_string).collect();
+    let text = match &section.text {
+        None => None,
+        Some(SectionText::Header) => Some("HEADER".to_owned()),
+        Some(SectionText::Text) => Some("TEXT".to_owned()),
+        Some(SectionText::Mime) => Some("MIME".to_owned()),
+        Some(SectionText::HeaderFields(names)) => {
+            Some(format!("HEADER.FIELDS ({})", quote_names(names)))
+        }
+        Some(SectionText::HeaderFieldsNot(names)) => {
+            Some(format!("HEADER.FIELDS.NOT ({})", quote_names(names)))
+        }
+    };
+    parts.extend(text);
+    parts.join(".")
+}
+
+fn quote_names(names: &[String]) -> String {
+    let quoted: Vec<String> = names
+        .iter()
+        .map(|n| {
+            let mut out = Vec::new();
+            encode::string(&mut out, n.as_bytes());
+            String::from_utf8_lossy(&out).into_owned()
+        })
+        .collect();
+    quoted.join(" ")
+}
+
+fn store(
+    mailbox: &mut Mailbox,
+    uids: &[Uid],
+    op: StoreOp,
+    flags: &[Flag],
+    silent: bool,
+    by_uid: bool,
+    out: &mut Vec<u8>,
+) -> Result<String, Failure> {
+    let wanted = to_flags(flags);
+    let changed = match op {
+        StoreOp::Add => mailbox.set_flags(uids, FlagOp::Add, wanted),
+        StoreOp::Remove => mailbox.set_flags(uids, FlagOp::Remove, wanted),
+        StoreOp::Replace => mailbox.set_flags(uids, FlagOp::Replace, wanted),
+    }
+    .map_err(Failure::Store)?;
+    if !silent {
+        for (uid, new) in changed {
+            let Some(seq) = mailbox.seq(uid) else {
+                continue;
+            };
+            let uid_part = if by_uid {
+                format!("UID {uid} ")
+            } else {
+                String::new()
+            };
+            out.extend_from_slice(format!("* {seq} FETCH ({uid_part}FLAGS ").as_bytes());
+            write_flags(out, new);
+            out.extend_from_slice(b")\r\n");
+        }
+    }
+    Ok(String::new())
+}
+
+/// COPY or MOVE; the COPYUID code (RFC 4315 §3) goes on the tagged OK for COPY and on an
+/// untagged OK before the EXPUNGEs for MOVE (RFC 6851 §4.3).
+fn self_copy(
+    store: &calm_mailstore::Store,
+    mailbox: &Mailbox,
+    uids: &[Uid],
+    dest: &str,
+    moving: bool,
+    out: &mut Vec<u8>,
+) -> Result<String, Failure> {
+    let target = match store.mailbox(dest) {
+        Ok(target) => target,
+        Err(calm_mailstore::Error::NoSuchMailbox(_)) => {
+            return Err(Failure::No("[TRYCREATE] No such mailbox".to_owned()));
+        }
+        Err(e) => return Err(Failure::Store(e)),
+    };
+    let pairs = if moving {
+        mailbox.move_to(uids, &target)
+    } else {
+        mailbox.copy_to(uids, &target)
+    }
+    .map_err(Failure::Store)?;
+    if pairs.is_empty() {
+        return Ok(String::new());
+    }
+    let (src, dst): (Vec<Uid>, Vec<Uid>) = pairs.into_iter().unzip();
+    let code = format!(
+        "[COPYUID {} {} {}] ",
+        target.uid_validity(),
+        uid_set(&src),
+        uid_set(&dst)
+    );
+    if moving {
+        line(out, &format!("* OK {code}Moved"));
+        return Ok(String::new());
+    }
+    Ok(code)
+}

@@ -1,0 +1,143 @@
+//! SEARCH (RFC 3501 §6.4.4): every key, evaluated message by message; the file is read only
+//! for keys that look inside it.
+
+use std::time::SystemTime;
+
+use calm_imap_proto::{DateCmp, Flag, SearchKey, message};
+use calm_mailstore::{Mailbox, Message};
+use mail_parser::MessageParser;
+
+use super::{line, to_flags};
+
+/// One message being tested; its content is loaded on first need.
+struct Candidate<'a> {
+    mailbox: &'a Mailbox,
+    msg: &'a Message,
+    seq: u32,
+    largest_seq: u32,
+    largest_uid: u32,
+    data: Option<Vec<u8>>,
+}
+
+impl Candidate<'_> {
+    fn data(&mut self) -> &[u8] {
+        if self.data.is_none() {
+            self.data = Some(self.mailbox.read(self.msg.uid).unwrap_or_default());
+        }
+        self.data.as_deref().unwrap_or_default()
+    }
+}
+
+/// Writes `* SEARCH n...` (sequence numbers, or UIDs for UID SEARCH).
+pub(super) fn search(mailbox: &Mailbox, key: &SearchKey, by_uid: bool, out: &mut Vec<u8>) {
+    let messages = mailbox.messages();
+    let largest_seq = u32::try_from(messages.len()).unwrap_or(u32::MAX);
+    let largest_uid = messages.last().map_or(0, |m| m.uid);
+    let mut hits = Vec::new();
+    for (i, msg) in messages.iter().enumerate() {
+        let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let mut c = Candidate {
+            mailbox,
+            msg,
+            seq,
+            largest_seq,
+            largest_uid,
+            data: None,
+        };
+        if matches(&mut c, key) {
+            hits.push(if by_uid { msg.uid } else { seq });
+        }
+    }
+    let mut text = String::from("* SEARCH");
+    for hit in hits {
+        text.push(' ');
+        text.push_str(&hit.to_string());
+    }
+    line(out, &text);
+}
+
+fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
+    match key {
+        SearchKey::And(keys) => keys.iter().all(|k| matches(c, k)),
+        SearchKey::Or(a, b) => matches(c, a) || matches(c, b),
+        SearchKey::Not(k) => !matches(c, k),
+        SearchKey::All => true,
+        // calm keeps no \Recent (RFC 9051 drops it): nothing is recent, everything is old.
+        SearchKey::Flag(Flag::Recent) | SearchKey::New => false,
+        SearchKey::Old => true,
+        SearchKey::Flag(flag) => {
+            let wanted = to_flags(std::slice::from_ref(flag));
+            !wanted.is_empty() && c.msg.flags.contains(wanted)
+        }
+        SearchKey::Header(name, needle) => header_matches(c.data(), name, needle),
+        SearchKey::Body(needle) => {
+            let (_, body) = message::split(c.data());
+            message::contains_ci(body, needle.as_bytes())
+        }
+        SearchKey::Text(needle) => message::contains_ci(c.data(), needle.as_bytes()),
+        SearchKey::Date { cmp, day, sent } => {
+            let Some(msg_day) = (if *sent {
+                sent_day(c.data())
+            } else {
+                internal_day(c.msg)
+            }) else {
+                return false;
+            };
+            match cmp {
+                DateCmp::Before => msg_day < *day,
+                DateCmp::On => msg_day == *day,
+                DateCmp::Since => msg_day >= *day,
+            }
+        }
+        SearchKey::Larger(n) => c.msg.rfc822_size > *n,
+        SearchKey::Smaller(n) => c.msg.rfc822_size < *n,
+        SearchKey::Uid(set) => set.contains(c.msg.uid, c.largest_uid),
+        SearchKey::Seq(set) => set.contains(c.seq, c.largest_seq),
+    }
+}
+
+/// Header search on the raw field value, and on its decoded form (RFC 2047 words) too.
+fn header_matches(data: &[u8], name: &str, needle: &str) -> bool {
+    let (header, _) = message::split(data);
+    let values = message::header_values(header, name);
+    // RFC 3501 §6.4.4: HEADER with an empty string matches every message with the field.
+    if needle.is_empty() {
+        return !values.is_empty();
+    }
+    if values
+        .iter()
+        .any(|v| message::contains_ci(v.as_bytes(), needle.as_bytes()))
+    {
+        return true;
+    }
+    let Some(parsed) = MessageParser::default().parse_headers(header) else {
+        return false;
+    };
+    parsed.headers().iter().any(|h| {
+        h.name().eq_ignore_ascii_case(name)
+            && h.value()
+                .as_text()
+                .is_some_and(|t| message::contains_ci(t.as_bytes(), needle.as_bytes()))
+    })
+}
+
+/// The day (since the epoch) of the internal date, in UTC.
+fn internal_day(msg: &Message) -> Option<i64> {
+    let secs = msg
+        .internal_date
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?;
+    Some(i64::try_from(secs.as_secs()).ok()? / 86_400)
+}
+
+/// The day of the Date header, in its own time zone (RFC 3501 §6.4.4 disregards time and
+/// zone).
+fn sent_day(data: &[u8]) -> Option<i64> {
+    let parsed = MessageParser::default().parse_headers(data)?;
+    let d = parsed.date()?;
+    Some(calm_imap_proto::date::days_from_civil(
+        i64::from(d.year),
+        u32::from(d.month),
+        u32::from(d.day),
+    ))
+}

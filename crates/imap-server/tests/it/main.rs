@@ -1,0 +1,7 @@
+//! Integration tests: the server on 127.0.0.1 driven by a raw client, Python's imaplib and
+//! curl.
+
+mod clients;
+mod harness;
+mod hostile;
+mod session;
