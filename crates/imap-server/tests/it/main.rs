@@ -4,4 +4,5 @@
 mod clients;
 mod harness;
 mod hostile;
+mod mbsync;
 mod session;
