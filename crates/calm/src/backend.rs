@@ -18,11 +18,13 @@ use calm_smtp_server::{
 
 use crate::accounts::LiveDirectory;
 use crate::gate::Gate;
+use crate::outbound::{Cutover, RouteTable};
 
 /// The backend of every listener.
 pub struct CalmBackend {
     directory: Arc<LiveDirectory>,
     gate: Arc<Gate>,
+    routes: Arc<RouteTable>,
     spool: Spool,
     events: EventLog,
     sender_must_own: bool,
@@ -33,12 +35,14 @@ impl CalmBackend {
         config: &Config,
         directory: Arc<LiveDirectory>,
         gate: Arc<Gate>,
+        routes: Arc<RouteTable>,
         spool: Spool,
         events: EventLog,
     ) -> CalmBackend {
         CalmBackend {
             directory,
             gate,
+            routes,
             spool,
             events,
             sender_must_own: config.accounts.sender_must_own_address,
@@ -85,11 +89,15 @@ impl Backend for CalmBackend {
 
     fn check_rcpt(&self, s: &SessionInfo, rcpt: &Address) -> RcptVerdict {
         let key = directory_key(rcpt);
+        let directory = self.directory.current();
         // An address literal is never one of our domains (RFC 5321 §4.1.3).
-        let resolution = if rcpt.is_ip_literal() {
-            Resolution::NotLocal
-        } else {
-            self.directory.current().resolve(&key)
+        let local = !rcpt.is_ip_literal() && directory.is_local_domain(rcpt.domain());
+        let resolution = match self.routes.cutover(rcpt.domain(), local) {
+            Cutover::Refuse(reply) => return RcptVerdict::Reject(reply),
+            // Forwarded whole to the old host, which knows its users.
+            Cutover::Forward => Resolution::Deliver(Vec::new()),
+            Cutover::Normal if rcpt.is_ip_literal() => Resolution::NotLocal,
+            Cutover::Normal => directory.resolve(&key),
         };
         let failure;
         let status = match &resolution {

@@ -19,12 +19,17 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::accounts::{LiveDirectory, Sources};
 use crate::gate::Gate;
+use crate::outbound::RouteTable;
 use crate::versions::Versions;
+use calm_outbound::Engine;
 
 /// A request on the control socket.
 #[derive(Serialize, Deserialize)]
 pub struct Request {
     pub cmd: String,
+    /// Arguments (queue operations: the operation, the queue id, a reason).
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// The answer to a request.
@@ -39,12 +44,19 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("control.sock")
 }
 
+/// What a reload swaps and queue operations reach.
+pub struct Live {
+    pub gate: Arc<Gate>,
+    pub directory: Arc<LiveDirectory>,
+    pub routes: Arc<RouteTable>,
+    pub engine: Arc<Engine>,
+}
+
 /// The daemon side.
 pub struct Control {
     config_path: Option<PathBuf>,
     running: Mutex<Config>,
-    gate: Arc<Gate>,
-    directory: Arc<LiveDirectory>,
+    live: Live,
     versions: Versions,
     events: EventLog,
 }
@@ -53,16 +65,14 @@ impl Control {
     pub fn new(
         config_path: Option<PathBuf>,
         config: Config,
-        gate: Arc<Gate>,
-        directory: Arc<LiveDirectory>,
+        live: Live,
         events: EventLog,
     ) -> Control {
         let versions = Versions::new(&config.server.data_dir);
         Control {
             config_path,
             running: Mutex::new(config),
-            gate,
-            directory,
+            live,
             versions,
             events,
         }
@@ -101,7 +111,7 @@ impl Control {
             return;
         }
         let response = match serde_json::from_str::<Request>(&line) {
-            Ok(r) => self.handle(&r.cmd).await,
+            Ok(r) => self.handle(&r.cmd, &r.args).await,
             Err(e) => Response {
                 ok: false,
                 message: format!("bad request: {e}"),
@@ -112,12 +122,13 @@ impl Control {
         let _ = write.write_all(&out).await;
     }
 
-    async fn handle(&self, cmd: &str) -> Response {
+    async fn handle(&self, cmd: &str, args: &[String]) -> Response {
         let result = match cmd {
             "reload" => self.reload_blocking().await,
             "rollback" => self.rollback_blocking().await,
+            "queue" => self.queue(args).await,
             other => Err(anyhow::anyhow!(
-                "unknown command {other:?} (known: reload, rollback)"
+                "unknown command {other:?} (known: reload, rollback, queue)"
             )),
         };
         match result {
@@ -127,6 +138,36 @@ impl Control {
                 message: format!("{e:#}"),
             },
         }
+    }
+
+    /// Queue operations go through the running engine so its scheduler sees them at once.
+    async fn queue(&self, args: &[String]) -> Result<String> {
+        let engine = &self.live.engine;
+        let (op, id) = match args {
+            [op, id, ..] => (op.as_str(), id.as_str()),
+            _ => bail!("usage: queue OPERATION ID [REASON]"),
+        };
+        let reason = args.get(2).map_or("operator request", String::as_str);
+        let shown =
+            |e: calm_outbound::QueueEntry| serde_json::to_string_pretty(&e).unwrap_or_default();
+        Ok(match op {
+            "show" => shown(engine.show(id)?),
+            "hold" => format!("held {id}\n{}", shown(engine.hold(id).await?)),
+            "release" => format!("released {id}\n{}", shown(engine.release(id).await?)),
+            "retry" => format!(
+                "{id} will be retried now\n{}",
+                shown(engine.retry_now(id).await?)
+            ),
+            "delete" => engine
+                .delete(id, reason)
+                .await
+                .map(|()| format!("deleted {id} ({reason})"))?,
+            "bounce" => engine
+                .bounce(id, reason)
+                .await
+                .map(|()| format!("bounced {id} ({reason})"))?,
+            other => bail!("unknown queue operation {other:?}"),
+        })
     }
 
     /// Reload off the async workers: it reads files and runs the case file.
@@ -185,12 +226,15 @@ impl Control {
         }
         let sources = Sources::from_config(&config);
         let directory = sources.load().context("nothing changed")?;
+        let routes = crate::outbound::load_routes(&config).context("nothing changed")?;
         let version = self.versions.record(path, config.policy.file.as_deref())?;
         let restart = self.restart_needed(&config);
         let rules = policy.rule_count();
         let policy_name = policy.path().display().to_string();
-        self.gate.replace(policy, shadow);
-        self.directory.replace(sources, directory);
+        self.live.gate.replace(policy, shadow);
+        self.live.directory.replace(sources, directory);
+        self.live.routes.replace(routes.clone());
+        self.live.engine.set_routes(routes);
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = config;
         self.events.log(&serde_json::json!({
             "event": "config_reloaded", "version": version, "policy": policy_name, "rules": rules,
@@ -232,7 +276,7 @@ impl Control {
 }
 
 /// The CLI side: sends one command to the daemon of `data_dir` and returns its answer.
-pub fn send(data_dir: &Path, cmd: &str) -> Result<Response> {
+pub fn send(data_dir: &Path, cmd: &str, args: &[String]) -> Result<Response> {
     use std::io::{BufRead, Write};
     let path = socket_path(data_dir);
     let mut stream = std::os::unix::net::UnixStream::connect(&path).with_context(|| {
@@ -243,6 +287,7 @@ pub fn send(data_dir: &Path, cmd: &str) -> Result<Response> {
     })?;
     let mut line = serde_json::to_vec(&Request {
         cmd: cmd.to_string(),
+        args: args.to_vec(),
     })?;
     line.push(b'\n');
     stream.write_all(&line)?;

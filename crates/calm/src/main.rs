@@ -9,6 +9,7 @@ mod backend;
 mod cli;
 mod control;
 mod gate;
+mod outbound;
 mod retrieval;
 mod router;
 mod tls;

@@ -7,16 +7,26 @@ use calm_accounts::{Resolution, Target};
 use calm_queue::{Route, Router};
 
 use crate::accounts::LiveDirectory;
+use crate::outbound::{Cutover, RouteTable};
 
 /// Routes through the live user directory; mailboxes live under `mail_base/DOMAIN/LOCAL`.
+/// A local domain being forwarded to another host (cut-over) goes to the outbound queue.
 pub struct DirectoryRouter {
     pub directory: Arc<LiveDirectory>,
     pub mail_base: PathBuf,
+    pub routes: Arc<RouteTable>,
 }
 
 impl Router for DirectoryRouter {
     fn route(&self, rcpt: &str) -> Vec<Route> {
-        match self.directory.current().resolve(rcpt) {
+        let directory = self.directory.current();
+        let domain = rcpt.rsplit_once('@').map_or("", |(_, d)| d);
+        if directory.is_local_domain(domain)
+            && matches!(self.routes.cutover(domain, true), Cutover::Forward)
+        {
+            return vec![Route::Remote(rcpt.to_string())];
+        }
+        match directory.resolve(rcpt) {
             Resolution::NotLocal => vec![Route::Remote(rcpt.to_string())],
             Resolution::Unknown => {
                 vec![Route::Unroutable {

@@ -366,6 +366,9 @@ pub struct Outbound {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"127.0.0.1:53", extend("format" = "socket-address"))]
     pub resolver: Option<SocketAddr>,
+    /// How long to wait for one DNS answer, in seconds, before asking again or giving up
+    /// (a DNS failure defers the message; it never bounces it).
+    pub dns_timeout_secs: u64,
     /// Port of remote SMTP servers when a route does not name one (RFC 5321: 25).
     pub port: u16,
     /// A transport map in Postfix `transport(5)` format: `domain  relay:[host]:port`,
@@ -399,6 +402,7 @@ impl Default for Outbound {
     fn default() -> Self {
         Self {
             resolver: None,
+            dns_timeout_secs: 5,
             port: 25,
             routes_file: None,
             relay_host: None,

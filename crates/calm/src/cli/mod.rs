@@ -148,7 +148,7 @@ fn command_name(c: &Command) -> &'static str {
 /// Sends a command to the running daemon over its control socket.
 fn control(config: Option<&Path>, cmd: &str) -> Result<ExitCode> {
     let (config, _) = load_config(config)?;
-    let response = crate::control::send(&config.server.data_dir, cmd)?;
+    let response = crate::control::send(&config.server.data_dir, cmd, &[])?;
     println!("{}", response.message);
     Ok(if response.ok {
         ExitCode::SUCCESS

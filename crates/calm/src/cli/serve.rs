@@ -14,6 +14,7 @@ use calm_smtp_server::{Server, Settings};
 use crate::accounts::{LiveDirectory, Sources};
 use crate::backend::CalmBackend;
 use crate::control::Control;
+use crate::outbound::RouteTable;
 use crate::retrieval::MailboxBackend;
 use crate::router::DirectoryRouter;
 use crate::tls;
@@ -78,11 +79,27 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     )?;
     report_tls(&source);
     let gate = Arc::new(load_gate(&config, &events)?);
-    let spool = open_spool(&config, &data, directory.clone(), events.clone())?;
+    let routes = crate::outbound::load_routes(&config)?;
+    let table = Arc::new(RouteTable::new(routes.clone()));
+    let spool = open_spool(
+        &config,
+        &data,
+        directory.clone(),
+        table.clone(),
+        events.clone(),
+    )?;
+    let spool_dir = data.join("spool");
+    let engine =
+        crate::outbound::start_engine(&config, &spool_dir, routes, spool.clone(), events.clone())?;
+    println!(
+        "calm: outbound delivery running ({})",
+        resolver_text(&config)
+    );
     let backend = CalmBackend::new(
         &config,
         directory.clone(),
         gate.clone(),
+        table.clone(),
         spool,
         events.clone(),
     );
@@ -100,11 +117,16 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         Arc::new(pop3_settings),
         Arc::new(mailboxes),
     ));
+    let live = crate::control::Live {
+        gate,
+        directory,
+        routes: table,
+        engine,
+    };
     let control = Arc::new(Control::new(
         config_path,
         config.clone(),
-        gate,
-        directory,
+        live,
         events.clone(),
     ));
     if let Some(version) = control.record_start()? {
@@ -187,13 +209,22 @@ async fn start_listeners(
     Ok(tasks)
 }
 
+fn resolver_text(config: &Config) -> String {
+    match config.outbound.resolver {
+        Some(addr) => format!("DNS server {addr}"),
+        None => "DNS from /etc/resolv.conf".to_string(),
+    }
+}
+
 fn open_spool(
     config: &Config,
     data: &Path,
     directory: Arc<LiveDirectory>,
+    routes: Arc<RouteTable>,
     events: EventLog,
 ) -> Result<Spool> {
     let router = Arc::new(DirectoryRouter {
+        routes,
         directory,
         mail_base: data.join("mail"),
     });

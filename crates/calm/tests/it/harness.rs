@@ -37,6 +37,16 @@ impl Setup {
 
     /// `lan` is the relay network list; `server_extra` goes into `[server]`, `extra` after it.
     pub fn build(lan: &str, server_extra: &str, extra: &str) -> Setup {
+        Self::build_with_outbound(lan, server_extra, "", extra)
+    }
+
+    /// Like `build`, with more keys for the `[outbound]` section.
+    pub fn build_with_outbound(
+        lan: &str,
+        server_extra: &str,
+        outbound_extra: &str,
+        extra: &str,
+    ) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             r#"[server]
@@ -73,6 +83,13 @@ address = "127.0.0.1:0"
 
 [limits]
 mx_greeting_delay_ms = 0
+
+[outbound]
+# Tests never query a real DNS server: nothing answers on this loopback port, so remote
+# domains defer instead of leaving the machine.
+resolver = "127.0.0.1:9"
+dns_timeout_secs = 1
+{outbound_extra}
 {extra}
 "#
         );
