@@ -209,12 +209,17 @@ impl<B: Backend> Connection<B> {
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
         let timeouts = self.shared.settings.timeouts;
-        let deadline = tokio::time::Instant::now() + timeouts.idle;
+        let limit = if self.session.is_some() {
+            timeouts.idle
+        } else {
+            timeouts.login
+        };
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
             let wait = if self.idling.is_some() {
                 timeouts.idle_poll
             } else {
-                timeouts.idle
+                limit
             };
             let read = timeout(wait, stream.read(buf)).await;
             match read {

@@ -23,9 +23,12 @@ pub enum Role {
 /// How long the server waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// For the next command. RFC 3501 §5.4: an autologout timer "MUST be of at least 30
-    /// minutes' duration" once authenticated; calm uses the same before.
+    /// For the next command once logged in. RFC 3501 §5.4: an autologout timer "MUST be of
+    /// at least 30 minutes' duration" after authentication.
     pub idle: Duration,
+    /// For the next command before login: shorter, so idle unauthenticated connections
+    /// cannot pile up.
+    pub login: Duration,
     /// For the TLS handshake.
     pub handshake: Duration,
     /// For the client to accept our output.
@@ -35,10 +38,12 @@ pub struct Timeouts {
 }
 
 impl Default for Timeouts {
-    /// 30 minutes idle, 30 seconds per handshake, 2 minutes per write, IDLE polls every second.
+    /// 30 minutes idle, 1 minute before login, 30 seconds per handshake, 2 minutes per
+    /// write, IDLE polls every second.
     fn default() -> Self {
         Timeouts {
             idle: Duration::from_secs(30 * 60),
+            login: Duration::from_secs(60),
             handshake: Duration::from_secs(30),
             write: Duration::from_secs(120),
             idle_poll: Duration::from_secs(1),

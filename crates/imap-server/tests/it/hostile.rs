@@ -93,3 +93,18 @@ async fn literal_split_across_reads_and_continuation() {
     let r = c.command("d CREATE \"a/b\"").await;
     assert!(r[0].starts_with("d NO"), "{r:?}");
 }
+
+#[tokio::test]
+async fn unauthenticated_connections_time_out_sooner() {
+    let server = start_with(|s| {
+        s.timeouts.login = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let mut c = server.tls().await;
+    let rest = c.rest().await;
+    assert_eq!(rest, "* BYE Autologout; idle for too long\r\n");
+    let mut c = server.bob().await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let r = c.command("a NOOP").await;
+    assert_eq!(r, ["a OK NOOP completed"]);
+}
