@@ -36,23 +36,29 @@ pub struct EventLog {
 impl EventLog {
     /// Opens (appending, creating if needed) the log file and starts its writer thread.
     pub fn open(path: &Path) -> io::Result<EventLog> {
+        Self::open_observed(path, Box::new(|_| {}))
+    }
+
+    /// Like [`EventLog::open`], and every line is also handed to `observer` (on the writer
+    /// thread, never on a session's path): how metrics are derived from the same events.
+    pub fn open_observed(path: &Path, observer: Observer) -> io::Result<EventLog> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self::spawn(Box::new(file)))
+        Ok(Self::spawn(Box::new(file), observer))
     }
 
     /// An event log that writes to any sink (standard output, a test buffer).
     pub fn to_writer(sink: Box<dyn Write + Send>) -> EventLog {
-        Self::spawn(sink)
+        Self::spawn(sink, Box::new(|_| {}))
     }
 
-    fn spawn(sink: Box<dyn Write + Send>) -> EventLog {
+    fn spawn(sink: Box<dyn Write + Send>, observer: Observer) -> EventLog {
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         std::thread::Builder::new()
             .name("calm-eventlog".into())
-            .spawn(move || write_loop(rx, sink))
+            .spawn(move || write_loop(rx, sink, observer))
             .expect("spawning the event log thread");
         EventLog { tx }
     }
@@ -66,12 +72,17 @@ impl EventLog {
     }
 }
 
-fn write_loop(rx: mpsc::Receiver<Vec<u8>>, sink: Box<dyn Write + Send>) {
+/// Sees every line written (one JSON object and its newline).
+pub type Observer = Box<dyn Fn(&[u8]) + Send>;
+
+fn write_loop(rx: mpsc::Receiver<Vec<u8>>, sink: Box<dyn Write + Send>, observer: Observer) {
     let mut out = BufWriter::new(sink);
     while let Ok(line) = rx.recv() {
         let _ = out.write_all(&line);
+        observer(&line);
         while let Ok(line) = rx.try_recv() {
             let _ = out.write_all(&line);
+            observer(&line);
         }
         let _ = out.flush();
     }
@@ -127,6 +138,18 @@ mod tests {
         assert_eq!(empty, b"{\"ts\":\"T\"}\n");
         assert!(render(&5u32, "T").is_none());
         assert!(render(&Ev::Stopped {}, "T").is_some());
+    }
+
+    #[test]
+    fn the_observer_sees_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let observer: Observer = Box::new(move |line| drop(tx.send(line.to_vec())));
+        let log = EventLog::open_observed(&dir.path().join("e.jsonl"), observer).unwrap();
+        log.log(&Ev::Accepted { queue_id: "Q7".into(), size: 1 });
+        let line = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(value["queue_id"], "Q7");
     }
 
     #[test]
