@@ -220,6 +220,44 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// The PTR names of `ip` (RFC 1035 §3.5), without the trailing dot; empty when there are
+    /// none (a missing PTR is an answer, not a failure).
+    pub async fn reverse_names(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        match self.inner.reverse_lookup(ip).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::PTR(ptr) => Some(ptr.0.to_ascii().trim_end_matches('.').to_owned()),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) => match classify(&ip.to_string(), e) {
+                DnsError::NoAddress { .. } | DnsError::NoSuchDomain { .. } => Ok(Vec::new()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Whether mail could be sent back to `domain`: it has a (non-null) MX, or an A/AAAA
+    /// record (RFC 5321 §5.1). `Err` only for a temporary failure (no answer).
+    pub async fn domain_resolves(&self, domain: &str) -> Result<bool, DnsError> {
+        match self.mail_exchangers(domain).await {
+            Ok(hosts) if hosts.iter().any(|h| h.implicit) => {
+                match self.ip_addresses(domain).await {
+                    Ok(ips) => Ok(!ips.is_empty()),
+                    Err(e) if e.is_permanent() => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(hosts) => Ok(!hosts.is_empty()),
+            Err(e) if e.is_permanent() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// `name` as an absolute DNS name, so the resolver never appends a search domain (RFC 5321
 /// §5.1: the names looked up are fully qualified).
 fn dns_name(name: &str) -> Result<Name, DnsError> {

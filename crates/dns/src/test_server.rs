@@ -19,7 +19,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::rr::rdata::{A, AAAA, MX, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, MX, PTR, SOA};
 use hickory_proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::Server;
 use hickory_server::net::runtime::TokioRuntimeProvider;
@@ -82,6 +82,16 @@ impl Zone {
     /// Adds `owner A ip`.
     pub fn a(self, owner: &str, ip: Ipv4Addr) -> Zone {
         self.with(owner, RData::A(A(ip)))
+    }
+
+    /// Adds the PTR record of `ip` (the owner is its `in-addr.arpa`/`ip6.arpa` name, which
+    /// must fall inside this zone's origin, e.g. `Zone::new("127.in-addr.arpa")`).
+    pub fn ptr(self, ip: std::net::IpAddr, target: &str) -> Zone {
+        let owner = Name::from(ip);
+        let record = Record::from_rdata(owner, TTL, RData::PTR(PTR(name(target))));
+        let mut zone = self;
+        zone.records.push(record);
+        zone
     }
 
     /// Adds `owner AAAA ip`.

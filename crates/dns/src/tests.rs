@@ -168,3 +168,37 @@ async fn a_silent_server_is_a_temporary_failure() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn reverse_names_and_domain_resolves() {
+    // Not 127/8: the resolver answers loopback reverse lookups itself ("localhost").
+    let ip: std::net::IpAddr = "192.0.2.55".parse().unwrap();
+    let reverse = Zone::new("2.0.192.in-addr.arpa").ptr(ip, "mail.sender.test");
+    let forward = Zone::new("sender.test")
+        .mx("sender.test", 10, "mail.sender.test")
+        .a("mail.sender.test", "127.0.0.55".parse().unwrap())
+        .a("bare.sender.test", "127.0.0.56".parse().unwrap())
+        .mx("nomail.sender.test", 0, ".");
+    let dns = TestDnsServer::start(vec![reverse, forward]).await.unwrap();
+    let r = Resolver::new(&dns.settings()).unwrap();
+    assert_eq!(r.reverse_names(ip).await.unwrap(), ["mail.sender.test"]);
+    assert!(
+        r.reverse_names("192.0.2.99".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(r.domain_resolves("sender.test").await.unwrap());
+    assert!(
+        r.domain_resolves("bare.sender.test").await.unwrap(),
+        "implicit MX with an A record"
+    );
+    assert!(
+        !r.domain_resolves("nomail.sender.test").await.unwrap(),
+        "null MX"
+    );
+    assert!(
+        !r.domain_resolves("missing.sender.test").await.unwrap(),
+        "NXDOMAIN"
+    );
+}
