@@ -12,7 +12,10 @@
 //! - [`Bayes`]: a token-based Bayesian classifier (Robinson/Fisher), trained with
 //!   [`Bayes::train`], kept in a plain file written atomically;
 //! - [`Scanner`]: an async clamd client (`INSTREAM`) that answers [`ScanResult::Clean`],
-//!   [`ScanResult::Infected`] or [`ScanResult::Unavailable`], never an error.
+//!   [`ScanResult::Infected`] or [`ScanResult::Unavailable`], never an error;
+//! - `Authenticator` (feature `auth`, on by default): SPF, DKIM and DMARC with `mail-auth`
+//!   through a configurable resolver, giving the policy's `spf`/`dkim`/`dmarc` facts and an
+//!   `Authentication-Results` header (RFC 8601).
 //!
 //! What it deliberately does not do: it decides nothing. Thresholds, tagging, quarantine and
 //! rejection live in the policy file (`spam_score >= N`, `gtube`, `malware`); this crate
@@ -37,6 +40,8 @@
 //! # Ok::<(), calm_content::RulesError>(())
 //! ```
 
+#[cfg(feature = "auth")]
+mod auth;
 mod bayes;
 mod clamd;
 mod gtube;
@@ -44,6 +49,8 @@ mod message;
 mod rules;
 mod score;
 
+#[cfg(feature = "auth")]
+pub use auth::{AuthError, AuthFacts, AuthSettings, Authenticator, Session};
 pub use bayes::{Bayes, BayesError, Label, tokens, write_atomic};
 pub use clamd::{Endpoint, ScanResult, Scanner, parse_reply};
 pub use gtube::{contains_gtube, gtube_string, is_gtube};
