@@ -64,6 +64,14 @@ address = "127.0.0.1:{self.port}"
 
 [limits]
 mx_greeting_delay_ms = 0
+
+[policy]
+# smtp-source's sender domain is made up; like the Postfix peer, no DNS checks.
+dns_lookups = false
+
+[outbound]
+# Nothing here is delivered remotely; never ask a real DNS server.
+resolver = "127.0.0.1:9"
 """)
         self.cfg = os.path.join(self.dir, "calm.toml")
         subprocess.run([binary, "user", "add", "u@test", "--password", "bench", "--config", self.cfg],

@@ -68,15 +68,15 @@ fn first_header_end(data: &[u8]) -> usize {
 }
 
 impl Backend for CalmBackend {
-    fn check_connect(&self, s: &SessionInfo) -> Result<(), Reply> {
-        self.gate.connect(s)
+    async fn check_connect(&self, s: &SessionInfo) -> Result<(), Reply> {
+        self.gate.connect(s).await
     }
 
     fn check_helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
         self.gate.helo(s, name)
     }
 
-    fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {
+    async fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {
         let sender = from.address().map(directory_key).unwrap_or_default();
         let owned = match (&s.auth_user, from.address()) {
             (Some(user), Some(_)) if self.sender_must_own => {
@@ -84,7 +84,7 @@ impl Backend for CalmBackend {
             }
             _ => None,
         };
-        self.gate.mail(s, &sender, owned)
+        self.gate.mail(s, &sender, owned).await
     }
 
     fn check_rcpt(&self, s: &SessionInfo, rcpt: &Address) -> RcptVerdict {

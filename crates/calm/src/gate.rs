@@ -11,8 +11,8 @@ use anyhow::{Context as _, Result};
 use calm_config::Config;
 use calm_eventlog::EventLog;
 use calm_policy::{
-    Context, Decision, Facts, Limiter, Policy, Rcpt, RcptStatus, Sender, Session, Stage, Tables,
-    Timestamp, Verdict,
+    Context, Decision, Facts, Limiter, Policy, Rcpt, RcptStatus, Rdns, Sender, Session, Stage,
+    Tables, Timestamp, Verdict,
 };
 use calm_smtp_proto::Reply;
 use calm_smtp_server::{Role, SessionInfo};
@@ -88,6 +88,27 @@ struct Conn {
     session: Session,
     shadow: Option<(Arc<Policy>, Session)>,
     sender: Option<String>,
+    /// Reverse DNS of the client, looked up once at connect (`None`: not looked up).
+    rdns: Option<OwnedRdns>,
+    /// Whether the sender's domain resolves (`None`: not looked up).
+    sender_resolves: Option<bool>,
+}
+
+/// [`Rdns`] with owned names, kept for the whole connection.
+enum OwnedRdns {
+    Missing,
+    Unconfirmed(String),
+    Confirmed(String),
+}
+
+impl OwnedRdns {
+    fn as_rdns(&self) -> Rdns<'_> {
+        match self {
+            OwnedRdns::Missing => Rdns::Missing,
+            OwnedRdns::Unconfirmed(n) => Rdns::Unconfirmed(n),
+            OwnedRdns::Confirmed(n) => Rdns::Confirmed(n),
+        }
+    }
 }
 
 /// What the event log records when the shadow policy would have decided differently.
@@ -123,6 +144,9 @@ pub struct Gate {
     limiter: Mutex<Limiter>,
     conns: Mutex<HashMap<u64, Conn>>,
     events: EventLog,
+    /// calm's resolver for the DNS facts (PTR, FCrDNS, sender domain); `None` leaves them
+    /// undecided, so rules that need them never fire.
+    resolver: Option<Arc<calm_dns::Resolver>>,
 }
 
 fn now() -> Timestamp {
@@ -164,14 +188,21 @@ fn limiter_for(policy: &Policy, shadow: Option<&Policy>) -> Limiter {
 
 impl Gate {
     /// A gate with the active policy and, optionally, a shadow candidate evaluated beside it.
-    pub fn new(policy: Policy, shadow: Option<Policy>, events: EventLog) -> Gate {
+    pub fn new(
+        policy: Policy,
+        shadow: Option<Policy>,
+        events: EventLog,
+        resolver: Option<Arc<calm_dns::Resolver>>,
+    ) -> Gate {
         let limiter = Mutex::new(limiter_for(&policy, shadow.as_ref()));
         let policies = std::sync::RwLock::new((Arc::new(policy), shadow.map(Arc::new)));
+        let conns = Mutex::default();
         Gate {
             policies,
             limiter,
-            conns: Mutex::default(),
+            conns,
             events,
+            resolver,
         }
     }
 
@@ -213,6 +244,13 @@ impl Gate {
             let conn = conns.entry(s.id).or_insert_with(|| self.new_conn());
             let limiter = self.limiter();
             let t = now();
+            // The DNS facts were gathered once per connection (and transaction).
+            let mut facts = facts.clone();
+            facts.rdns = conn.rdns.as_ref().map(OwnedRdns::as_rdns);
+            if facts.sender.is_some() {
+                facts.sender_domain_resolves = conn.sender_resolves;
+            }
+            let facts = &facts;
             let decision = conn
                 .policy
                 .evaluate(stage, facts, &mut conn.session, &limiter, t);
@@ -239,6 +277,8 @@ impl Gate {
             session: Session::new(),
             shadow: policies.1.clone().map(|p| (p, Session::new())),
             sender: None,
+            rdns: None,
+            sender_resolves: None,
         }
     }
 
@@ -277,11 +317,33 @@ impl Gate {
         });
     }
 
-    pub fn connect(&self, s: &SessionInfo) -> Result<(), Reply> {
+    pub async fn connect(&self, s: &SessionInfo) -> Result<(), Reply> {
         self.limiter().connection_opened(s.client.ip(), now());
-        let conn = self.new_conn();
+        let mut conn = self.new_conn();
+        conn.rdns = self.lookup_rdns(s.client.ip()).await;
         self.conns().insert(s.id, conn);
         self.run(Stage::Connect, s, &base_facts(s))
+    }
+
+    /// PTR names of the client, then forward-confirmed (FCrDNS, RFC 8601 `iprev`). A DNS
+    /// failure leaves the fact undecided rather than calling the client unknown.
+    async fn lookup_rdns(&self, ip: IpAddr) -> Option<OwnedRdns> {
+        let resolver = self.resolver.as_ref()?;
+        let names = resolver.reverse_names(ip).await.ok()?;
+        let mut forward = HashMap::new();
+        for name in &names {
+            forward.insert(
+                name.clone(),
+                resolver.ip_addresses(name).await.unwrap_or_default(),
+            );
+        }
+        Some(
+            match Rdns::confirm(ip, &names, |n| forward.get(n).cloned().unwrap_or_default()) {
+                Rdns::Missing => OwnedRdns::Missing,
+                Rdns::Unconfirmed(n) => OwnedRdns::Unconfirmed(n.to_string()),
+                Rdns::Confirmed(n) => OwnedRdns::Confirmed(n.to_string()),
+            },
+        )
     }
 
     pub fn helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
@@ -292,7 +354,17 @@ impl Gate {
 
     /// `sender` is the address (empty for `<>`); `owned` is the directory's answer for an
     /// authenticated user when the configuration asks for ownership.
-    pub fn mail(&self, s: &SessionInfo, sender: &str, owned: Option<bool>) -> Result<(), Reply> {
+    pub async fn mail(
+        &self,
+        s: &SessionInfo,
+        sender: &str,
+        owned: Option<bool>,
+    ) -> Result<(), Reply> {
+        let domain = sender.rsplit_once('@').map(|(_, d)| d);
+        let resolves = match (&self.resolver, domain) {
+            (Some(r), Some(d)) => r.domain_resolves(d).await.ok(),
+            _ => None,
+        };
         self.limiter().message(
             s.client.ip(),
             sender_of(sender),
@@ -305,6 +377,7 @@ impl Gate {
                 shadow.reset_transaction();
             }
             conn.sender = Some(sender.to_string());
+            conn.sender_resolves = resolves;
         }
         let mut facts = base_facts(s);
         facts.sender = Some(sender_of(sender));

@@ -335,7 +335,7 @@ impl Default for Limits {
 }
 
 /// The staged policy: plain files of named rules, and the cases that must keep passing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// The policy file (rules per stage; see docs/policy.md). When unset, calm's built-in
@@ -355,6 +355,21 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"policy-candidate.toml", extend("format" = "path"))]
     pub shadow: Option<PathBuf>,
+    /// Look up the client's reverse DNS (PTR, forward-confirmed) at connect and whether the
+    /// sender's domain resolves at MAIL, for the policy's DNS checks. Off, those checks are
+    /// undecided and never fire. Uses `outbound.resolver`.
+    pub dns_lookups: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            file: None,
+            cases: None,
+            shadow: None,
+            dns_lookups: true,
+        }
+    }
 }
 
 /// Delivery to other servers: how MX hosts are found, per-domain routes (the mechanism for

@@ -62,8 +62,9 @@ pub enum EnqueueError {
 pub trait Backend: Send + Sync + 'static {
     /// A new connection, before the greeting. `Err` is sent instead of the greeting and the
     /// connection is closed (policy `connect` stage).
-    fn check_connect(&self, _s: &SessionInfo) -> Result<(), Reply> {
-        Ok(())
+    /// Async: the policy may look up the client's reverse DNS here.
+    fn check_connect(&self, _s: &SessionInfo) -> impl Future<Output = Result<(), Reply>> + Send {
+        std::future::ready(Ok(()))
     }
 
     /// The HELO/EHLO name (policy `helo` stage). `Err` refuses the command.
@@ -81,7 +82,12 @@ pub trait Backend: Send + Sync + 'static {
     fn disconnect(&self, _s: &SessionInfo) {}
 
     /// May this session use this sender? `Err` is the reply to send (e.g. `553 5.7.1`).
-    fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply>;
+    /// Async: the policy may look up whether the sender's domain resolves.
+    fn check_sender(
+        &self,
+        s: &SessionInfo,
+        from: &ReversePath,
+    ) -> impl Future<Output = Result<(), Reply>> + Send;
 
     /// Relay permission and recipient validation.
     fn check_rcpt(&self, s: &SessionInfo, rcpt: &Address) -> RcptVerdict;

@@ -149,7 +149,7 @@ impl<B: Backend> Connection<B> {
                 Err(_) => {}
             }
         }
-        if let Err(reply) = self.shared.backend.check_connect(&self.info) {
+        if let Err(reply) = self.shared.backend.check_connect(&self.info).await {
             return self.refuse(stream, reply).await;
         }
         self.session.greet();
@@ -264,7 +264,9 @@ impl<B: Backend> Connection<B> {
         let backend = self.shared.backend.clone();
         let answer = match action {
             Action::CheckHello(name) => Answer::Hello(backend.check_helo(&self.info, &name)),
-            Action::CheckSender(from) => Answer::Sender(backend.check_sender(&self.info, &from)),
+            Action::CheckSender(from) => {
+                Answer::Sender(backend.check_sender(&self.info, &from).await)
+            }
             Action::CheckRecipient(rcpt) => {
                 Answer::Recipient(backend.check_rcpt(&self.info, &rcpt))
             }

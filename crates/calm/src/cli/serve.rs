@@ -174,7 +174,23 @@ fn load_gate(config: &Config, events: &EventLog) -> Result<crate::gate::Gate> {
         let (path, rules) = (shadow.path().display(), shadow.rule_count());
         println!("calm: shadow policy {path} ({rules} rules), acting on nothing");
     }
-    Ok(crate::gate::Gate::new(policy, shadow, events.clone()))
+    let settings = calm_dns::ResolverSettings {
+        upstream: config.outbound.resolver,
+        timeout: std::time::Duration::from_secs(config.outbound.dns_timeout_secs.max(1)),
+        ..calm_dns::ResolverSettings::default()
+    };
+    let resolver = match config.policy.dns_lookups {
+        true => Some(Arc::new(
+            calm_dns::Resolver::new(&settings).context("setting up the DNS resolver")?,
+        )),
+        false => None,
+    };
+    Ok(crate::gate::Gate::new(
+        policy,
+        shadow,
+        events.clone(),
+        resolver,
+    ))
 }
 
 type Smtp = Server<CalmBackend>;

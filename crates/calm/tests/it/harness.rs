@@ -7,9 +7,46 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use calm_dns::test_server::{TestDnsServer, Zone};
+
 /// The calm binary under test.
 pub fn calm_bin() -> &'static str {
     env!("CARGO_BIN_EXE_calm")
+}
+
+/// The test DNS server of this test process (started on first use, runs until it exits):
+/// `example.org` and `example.test` resolve to 127.0.0.1; names under `nx.example` do not exist.
+pub fn test_dns() -> SocketAddr {
+    static DNS: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
+    *DNS.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let server = TestDnsServer::start(test_zones()).await.unwrap();
+                tx.send(server.addr()).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().unwrap()
+    })
+}
+
+fn test_zones() -> Vec<Zone> {
+    let local = "127.0.0.1".parse().unwrap();
+    let served = |d: &str| {
+        Zone::new(d)
+            .mx(d, 10, &format!("mx.{d}"))
+            .a(&format!("mx.{d}"), local)
+    };
+    vec![
+        served("example.org"),
+        served("example.test"),
+        Zone::new("nx.example"),
+    ]
 }
 
 /// Runs `calm ARGS`, returning (status ok, stdout, stderr).
@@ -48,6 +85,7 @@ impl Setup {
         extra: &str,
     ) -> Setup {
         let dir = tempfile::tempdir().unwrap();
+        let dns = test_dns();
         let config = format!(
             r#"[server]
 hostname = "mx.example.test"
@@ -85,9 +123,9 @@ address = "127.0.0.1:0"
 mx_greeting_delay_ms = 0
 
 [outbound]
-# Tests never query a real DNS server: nothing answers on this loopback port, so remote
-# domains defer instead of leaving the machine.
-resolver = "127.0.0.1:9"
+# Tests never query a real DNS server: the test process serves a few fixed zones on
+# loopback; other domains get no usable answer, so remote mail defers instead of leaving.
+resolver = "{dns}"
 dns_timeout_secs = 1
 {outbound_extra}
 {extra}

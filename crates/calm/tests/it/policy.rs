@@ -162,3 +162,39 @@ fn check_names_file_and_line_of_a_broken_policy() {
         "{text}"
     );
 }
+
+#[test]
+fn dns_facts_come_from_the_configured_resolver() {
+    // The harness points calm at the test process's DNS server: nx.example names do not exist.
+    let setup = Setup::new();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@nowhere.nx.example",
+        &["bob@example.test"],
+        "Subject: 1\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: 2\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 2);
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    let flagged = texts
+        .iter()
+        .filter(|t| t.contains("X-Calm-Sender: domain of a@nowhere.nx.example does not resolve"))
+        .count();
+    assert_eq!(flagged, 1, "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Subject: 2") && !t.contains("X-Calm-Sender"))
+    );
+}

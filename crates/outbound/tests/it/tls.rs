@@ -19,7 +19,7 @@ struct Keep {
 }
 
 impl Backend for Keep {
-    fn check_sender(&self, _: &SessionInfo, _: &ReversePath) -> Result<(), Reply> {
+    async fn check_sender(&self, _: &SessionInfo, _: &ReversePath) -> Result<(), Reply> {
         Ok(())
     }
     fn check_rcpt(&self, _: &SessionInfo, _: &Address) -> RcptVerdict {

@@ -47,7 +47,7 @@ impl TestBackend {
 }
 
 impl Backend for TestBackend {
-    fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {
+    async fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {
         self.senders_checked
             .lock()
             .unwrap()
