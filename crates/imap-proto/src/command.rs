@@ -99,12 +99,14 @@ pub enum CommandBody {
         /// For UID EXPUNGE, only these UIDs.
         uids: Option<SequenceSet>,
     },
-    /// `[UID] SEARCH [CHARSET x] keys` (§6.4.4).
+    /// `[UID] SEARCH [RETURN (...)] [CHARSET x] keys` (§6.4.4, RFC 4731 ESEARCH).
     Search {
         /// UID SEARCH.
         uid: bool,
         /// All keys must match (the top level is an implicit AND).
         key: SearchKey,
+        /// `RETURN (...)`: answer with ESEARCH; `None` for a plain SEARCH.
+        ret: Option<SearchReturn>,
     },
     /// `[UID] FETCH set items` (§6.4.5).
     Fetch {
@@ -150,6 +152,22 @@ pub enum CommandBody {
     Id,
 }
 
+/// The RETURN options of an extended SEARCH (RFC 4731 §3.1, RFC 5182 SAVE). `RETURN ()`
+/// means ALL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SearchReturn {
+    /// `MIN`
+    pub min: bool,
+    /// `MAX`
+    pub max: bool,
+    /// `ALL`
+    pub all: bool,
+    /// `COUNT`
+    pub count: bool,
+    /// `SAVE`: remember the result for `$` (RFC 5182).
+    pub save: bool,
+}
+
 /// LIST/LSUB arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListCommand {
@@ -165,6 +183,8 @@ pub struct ListCommand {
     pub special_use_only: bool,
     /// RFC 5258 RETURN (SUBSCRIBED).
     pub return_subscribed: bool,
+    /// RFC 5819 RETURN (STATUS (items)).
+    pub return_status: Vec<StatusItem>,
 }
 
 /// A STATUS data item (RFC 3501 §6.3.10, RFC 9051 §6.3.11).
@@ -182,6 +202,8 @@ pub enum StatusItem {
     Unseen,
     /// `SIZE` (RFC 8438)
     Size,
+    /// `DELETED` (RFC 9051 §6.3.11)
+    Deleted,
 }
 
 impl StatusItem {
@@ -194,6 +216,7 @@ impl StatusItem {
             StatusItem::UidValidity => "UIDVALIDITY",
             StatusItem::Unseen => "UNSEEN",
             StatusItem::Size => "SIZE",
+            StatusItem::Deleted => "DELETED",
         }
     }
 }
@@ -254,6 +277,9 @@ pub enum SeqNum {
     Value(u32),
     /// `*`
     Largest,
+    /// `$` (RFC 5182): the messages saved by the last `SEARCH RETURN (SAVE)`. Only ever
+    /// alone in a set; see [`SequenceSet::is_saved`].
+    Saved,
 }
 
 impl SeqNum {
@@ -261,6 +287,7 @@ impl SeqNum {
         match self {
             SeqNum::Value(v) => v,
             SeqNum::Largest => largest,
+            SeqNum::Saved => 0,
         }
     }
 }
@@ -270,6 +297,16 @@ impl SeqNum {
 pub struct SequenceSet(pub Vec<(SeqNum, SeqNum)>);
 
 impl SequenceSet {
+    /// The set `$`: the server substitutes the saved search result.
+    pub fn saved() -> SequenceSet {
+        SequenceSet(vec![(SeqNum::Saved, SeqNum::Saved)])
+    }
+
+    /// True for `$`.
+    pub fn is_saved(&self) -> bool {
+        self.0.iter().any(|(a, _)| *a == SeqNum::Saved)
+    }
+
     /// True if `n` is in the set, with `*` standing for `largest`. RFC 3501 §9: `a:b` and
     /// `b:a` are the same range.
     pub fn contains(&self, n: u32, largest: u32) -> bool {
@@ -302,7 +339,19 @@ pub enum FetchItem {
     Rfc822Header,
     /// `RFC822.TEXT` (same as `BODY[TEXT]`)
     Rfc822Text,
-    /// `BODY[section]<partial>` or `BODY.PEEK[...]` (or `BINARY[...]`, decoded the same way here).
+    /// `BINARY[part]<partial>` or `BINARY.PEEK[...]` (RFC 3516): the part with its
+    /// content-transfer-encoding undone.
+    Binary {
+        /// `.PEEK`: do not set \Seen.
+        peek: bool,
+        /// The part path; empty for the whole message.
+        part: Vec<u32>,
+        /// `<offset.length>`
+        partial: Option<(u32, u32)>,
+    },
+    /// `BINARY.SIZE[part]` (RFC 3516): the decoded size.
+    BinarySize(Vec<u32>),
+    /// `BODY[section]<partial>` or `BODY.PEEK[...]`.
     Body {
         /// `.PEEK`: do not set \Seen.
         peek: bool,

@@ -38,9 +38,9 @@ mod mutf7;
 mod parse;
 
 pub use command::{
-    Command, CommandBody, DateCmp, Day, FetchItem, Flag, ListCommand, SearchKey, Section,
-    SectionText, SeqNum, SequenceSet, StatusItem, StoreOp,
+    Command, CommandBody, DateCmp, Day, FetchItem, Flag, ListCommand, SearchKey, SearchReturn,
+    Section, SectionText, SeqNum, SequenceSet, StatusItem, StoreOp,
 };
 pub use framer::{Frame, Framer, Limits};
 pub use mutf7::{decode as mutf7_decode, encode as mutf7_encode};
-pub use parse::{ParseError, parse_command};
+pub use parse::{ParseError, parse_command, parse_command_with};

@@ -1,7 +1,7 @@
 //! Cutting a message into the pieces FETCH returns (RFC 3501 §6.4.5 `BODY[section]`) and
 //! looking inside it for SEARCH. ENVELOPE and BODYSTRUCTURE live in [`structure`].
 
-use mail_parser::{MessageParser, PartType};
+use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use crate::command::{Section, SectionText};
 
@@ -118,12 +118,11 @@ pub fn section(msg: &[u8], section: &Section) -> Option<Vec<u8>> {
     part_section(msg, section)
 }
 
-/// A numbered part, found through mail-parser's part offsets.
-fn part_section(msg: &[u8], section: &Section) -> Option<Vec<u8>> {
-    let parsed = MessageParser::default().parse(msg)?;
+/// The part at a path of part numbers.
+fn find_part<'a>(parsed: &'a Message<'a>, path: &[u32]) -> Option<&'a MessagePart<'a>> {
     let mut current = parsed.parts.first()?;
     let mut top = true;
-    for &n in &section.part {
+    for &n in path {
         let index = usize::try_from(n).ok()?.checked_sub(1)?;
         current = match &current.body {
             PartType::Multipart(ids) => {
@@ -135,6 +134,105 @@ fn part_section(msg: &[u8], section: &Section) -> Option<Vec<u8>> {
         };
         top = false;
     }
+    Some(current)
+}
+
+/// A part's content-transfer-encoding is not one calm can undo (RFC 3516 §4.3
+/// `[UNKNOWN-CTE]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown content-transfer-encoding")]
+pub struct UnknownCte;
+
+/// `BINARY[part]` (RFC 3516): the part's content with its content-transfer-encoding undone;
+/// the whole message for an empty path. `Ok(None)` if there is no such part.
+pub fn binary(msg: &[u8], path: &[u32]) -> Result<Option<Vec<u8>>, UnknownCte> {
+    if path.is_empty() {
+        return Ok(Some(msg.to_vec()));
+    }
+    let Some(parsed) = MessageParser::default().parse(msg) else {
+        return Ok(None);
+    };
+    let Some(part) = find_part(&parsed, path) else {
+        return Ok(None);
+    };
+    if matches!(part.body, PartType::Multipart(_)) {
+        return Ok(None);
+    }
+    let raw = parsed
+        .raw_message()
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or_default();
+    let cte = part
+        .content_transfer_encoding()
+        .unwrap_or("7bit")
+        .to_ascii_lowercase();
+    match cte.as_str() {
+        "7bit" | "8bit" | "binary" => Ok(Some(raw.to_vec())),
+        "base64" => Ok(Some(decode_base64(raw))),
+        "quoted-printable" => Ok(Some(decode_qp(raw))),
+        _ => Err(UnknownCte),
+    }
+}
+
+/// Lenient base64: line breaks and other characters outside the alphabet are skipped
+/// (RFC 2045 §6.8), and a damaged final quantum is dropped rather than failing the part.
+fn decode_base64(raw: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const B64: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let clean: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+        .collect();
+    // A lone final character cannot encode anything.
+    let usable = if clean.len() % 4 == 1 {
+        clean.len() - 1
+    } else {
+        clean.len()
+    };
+    B64.decode(clean.get(..usable).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// Quoted-printable (RFC 2045 §6.7): `=XX` octets and `=` soft line breaks.
+fn decode_qp(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    let hex = |c: Option<&u8>| c.and_then(|c| char::from(*c).to_digit(16));
+    while let Some(&b) = raw.get(i) {
+        if b != b'=' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match (raw.get(i + 1), raw.get(i + 2)) {
+            (Some(b'\r'), Some(b'\n')) => i += 3,
+            (Some(b'\n'), _) => i += 2,
+            (h, l) => match (hex(h), hex(l)) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'=');
+                    i += 1;
+                }
+            },
+        }
+    }
+    out
+}
+
+/// A numbered part, found through mail-parser's part offsets.
+fn part_section(msg: &[u8], section: &Section) -> Option<Vec<u8>> {
+    let parsed = MessageParser::default().parse(msg)?;
+    let current = find_part(&parsed, &section.part)?;
     let raw = parsed.raw_message();
     let slice = |a: u32, b: u32| raw.get(a as usize..b as usize).map(<[u8]>::to_vec);
     match &section.text {

@@ -37,11 +37,17 @@ fn is_atom_char(b: u8) -> bool {
 pub(crate) struct Cursor<'a> {
     input: &'a [u8],
     pos: usize,
+    /// Mailbox names are UTF-8 as sent (IMAP4rev2 enabled), not modified UTF-7.
+    utf8_names: bool,
 }
 
 impl<'a> Cursor<'a> {
-    pub(crate) fn new(input: &'a [u8]) -> Self {
-        Cursor { input, pos: 0 }
+    pub(crate) fn new(input: &'a [u8], utf8_names: bool) -> Self {
+        Cursor {
+            input,
+            pos: 0,
+            utf8_names,
+        }
     }
 
     pub(crate) fn peek(&self) -> Option<u8> {
@@ -194,11 +200,14 @@ impl<'a> Cursor<'a> {
     /// decoded to UTF-8.
     pub(crate) fn mailbox(&mut self) -> Res<String> {
         let raw = self.astring_utf8()?;
-        decode_mailbox(&raw)
+        decode_mailbox(&raw, self.utf8_names)
     }
 
     /// RFC 3501 §9 `sequence-set`.
     pub(crate) fn sequence_set(&mut self) -> Res<SequenceSet> {
+        if self.eat(b'$') {
+            return Ok(SequenceSet::saved());
+        }
         let mut ranges = Vec::new();
         loop {
             let a = self.seq_number()?;
@@ -315,11 +324,15 @@ impl<'a> Cursor<'a> {
 }
 
 /// Decodes a client's mailbox name.
-fn decode_mailbox(raw: &str) -> Res<String> {
+fn decode_mailbox(raw: &str, utf8: bool) -> Res<String> {
     if raw.eq_ignore_ascii_case("INBOX") {
         return Ok("INBOX".to_owned());
     }
-    let name = mutf7::decode(raw).ok_or_else(|| "bad modified UTF-7 mailbox name".to_owned())?;
+    let name = if utf8 {
+        raw.to_owned()
+    } else {
+        mutf7::decode(raw).ok_or_else(|| "bad modified UTF-7 mailbox name".to_owned())?
+    };
     // RFC 3501 §5.1: INBOX is case-insensitive also as the first hierarchy level.
     match name.get(..6) {
         Some(head) if head.eq_ignore_ascii_case("INBOX.") => {
@@ -329,9 +342,15 @@ fn decode_mailbox(raw: &str) -> Res<String> {
     }
 }
 
-/// Parses one framed command.
+/// Parses one framed command; mailbox names are modified UTF-7 (RFC 3501 §5.1.3).
 pub fn parse_command(input: &[u8]) -> Result<Command, ParseError> {
-    let mut c = Cursor::new(input);
+    parse_command_with(input, false)
+}
+
+/// Parses one framed command; with `utf8_names` (after `ENABLE IMAP4rev2`, RFC 9051 §5.1)
+/// mailbox names are taken as UTF-8, not modified UTF-7.
+pub fn parse_command_with(input: &[u8], utf8_names: bool) -> Result<Command, ParseError> {
+    let mut c = Cursor::new(input, utf8_names);
     let tag = c.take_while(is_tag_char);
     if tag.is_empty() || c.peek() != Some(b' ') {
         return Err(ParseError {
@@ -507,7 +526,10 @@ fn list(c: &mut Cursor<'_>, lsub: bool) -> Res<CommandBody> {
             match option.as_str() {
                 "SUBSCRIBED" => cmd.return_subscribed = true,
                 "CHILDREN" | "SPECIAL-USE" => {}
-                // RFC 5819 LIST-STATUS is not offered.
+                "STATUS" => {
+                    c.sp()?;
+                    cmd.return_status = status_items(c)?;
+                }
                 _ => return Err(format!("unknown LIST return option {option}")),
             }
         }
@@ -529,12 +551,20 @@ fn list_pattern(c: &mut Cursor<'_>) -> Res<String> {
             String::from_utf8_lossy(atom).into_owned()
         }
     };
+    if c.utf8_names {
+        return Ok(raw);
+    }
     mutf7::decode(&raw).ok_or_else(|| "bad modified UTF-7 pattern".to_owned())
 }
 
 fn status(c: &mut Cursor<'_>) -> Res<CommandBody> {
     let mailbox = c.mailbox()?;
     c.sp()?;
+    let items = status_items(c)?;
+    Ok(CommandBody::Status { mailbox, items })
+}
+
+fn status_items(c: &mut Cursor<'_>) -> Res<Vec<StatusItem>> {
     c.expect(b'(')?;
     let mut items = Vec::new();
     loop {
@@ -545,11 +575,12 @@ fn status(c: &mut Cursor<'_>) -> Res<CommandBody> {
             "UIDVALIDITY" => StatusItem::UidValidity,
             "UNSEEN" => StatusItem::Unseen,
             "SIZE" => StatusItem::Size,
+            "DELETED" => StatusItem::Deleted,
             other => return Err(format!("unknown STATUS item {other}")),
         };
         items.push(item);
         if c.eat(b')') {
-            return Ok(CommandBody::Status { mailbox, items });
+            return Ok(items);
         }
         c.sp()?;
     }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use calm_imap_proto::{Command, CommandBody, Frame, Framer, parse_command};
+use calm_imap_proto::{Command, CommandBody, Frame, Framer, parse_command_with};
 use calm_sasl::{Authenticator, Credentials, Mechanism, Step};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -122,10 +122,11 @@ impl<B: Backend> Connection<B> {
 
     /// RFC 3501 §7.2.1; before login only what a client needs to log in.
     fn capabilities(&self) -> String {
-        let mut caps = String::from("IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE");
+        let mut caps = String::from("IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE");
         if self.session.is_some() {
             caps.push_str(
-                " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED SPECIAL-USE STATUS=SIZE",
+                " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS \
+                 SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY",
             );
             return caps;
         }
@@ -305,7 +306,8 @@ impl<B: Backend> Connection<B> {
             }
             return Flow::Continue;
         }
-        match parse_command(&bytes) {
+        let utf8_names = self.session.as_ref().is_some_and(|s| s.rev2);
+        match parse_command_with(&bytes, utf8_names) {
             Ok(command) => self.on_command(command, out).await,
             Err(e) => {
                 let tag = e.tag.as_deref().unwrap_or("*");

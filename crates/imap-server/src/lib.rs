@@ -11,14 +11,17 @@
 //!
 //! Commands: CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE PLAIN (SASL-IR), ID,
 //! ENABLE, NAMESPACE, SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
-//! LIST (LIST-EXTENDED basics, SPECIAL-USE), LSUB, STATUS, APPEND (LITERAL+, APPENDUID),
-//! CHECK, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE, SEARCH, FETCH, STORE, COPY (COPYUID), MOVE,
-//! their UID forms, and IDLE (changes by others are polled every second).
+//! LIST (LIST-EXTENDED basics, SPECIAL-USE, LIST-STATUS), LSUB, STATUS (SIZE, DELETED),
+//! APPEND (LITERAL+, APPENDUID), CHECK, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE, SEARCH
+//! (ESEARCH, SEARCHRES), FETCH (BODY sections, BINARY, ENVELOPE, BODYSTRUCTURE), STORE, COPY
+//! (COPYUID), MOVE, their UID forms, and IDLE (changes by others are polled every second).
+//! Both IMAP4rev1 and IMAP4rev2 are offered; `ENABLE IMAP4rev2` switches to UTF-8 mailbox
+//! names and ESEARCH answers and drops RECENT.
 //!
 //! What it deliberately does not do: verify passwords or map users to directories (the
 //! backend does), keep `\Recent`, store arbitrary keywords (only the Maildir flags and
-//! `$Forwarded`; PERMANENTFLAGS says so), CONDSTORE/QRESYNC, or advertise IMAP4rev2 (no
-//! ESEARCH yet). FETCH reads each message it returns into memory once.
+//! `$Forwarded`; PERMANENTFLAGS says so), CONDSTORE/QRESYNC (the store keeps no MODSEQ), or
+//! stream huge messages: FETCH reads each message it returns into memory once.
 //!
 //! ```no_run
 //! # use std::sync::Arc;

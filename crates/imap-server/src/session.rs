@@ -29,6 +29,10 @@ pub(crate) struct Selected {
 pub(crate) struct Session {
     pub store: Store,
     pub selected: Option<Selected>,
+    /// `ENABLE IMAP4rev2` was given (RFC 9051 §6.3.1): UTF-8 names, ESEARCH, no RECENT.
+    pub rev2: bool,
+    /// The saved search result (RFC 5182) as ascending UIDs.
+    pub saved: Vec<Uid>,
 }
 
 /// The flags calm can store (RFC 3501 §2.3.2), with `$Forwarded` for the Maildir `P` flag.
@@ -122,6 +126,8 @@ impl Session {
         Session {
             store,
             selected: None,
+            rev2: false,
+            saved: Vec::new(),
         }
     }
 
@@ -182,9 +188,15 @@ impl Session {
         match body {
             CommandBody::Noop => ok(tagged, "NOOP"),
             CommandBody::Check => ok(tagged, "CHECK"),
-            CommandBody::Enable { .. } => {
-                // Nothing calm offers needs enabling (no CONDSTORE/QRESYNC/UTF8=ACCEPT).
-                line(out, "* ENABLED");
+            CommandBody::Enable { capabilities } => {
+                // RFC 5161 §3.1: name only what this command newly enabled.
+                let wants = capabilities.iter().any(|c| c == "IMAP4REV2");
+                if wants && !self.rev2 {
+                    self.rev2 = true;
+                    line(out, "* ENABLED IMAP4rev2");
+                } else {
+                    line(out, "* ENABLED");
+                }
                 ok(tagged, "ENABLE");
             }
             CommandBody::Namespace => {
@@ -232,6 +244,8 @@ impl Session {
         out: &mut Vec<u8>,
         tagged: &mut Vec<u8>,
     ) {
+        // RFC 5182 §2.1: the saved result does not survive a new selection.
+        self.saved.clear();
         if self.selected.take().is_some() {
             // RFC 7162 §3.2.11 / RFC 9051 §7.1: the previous mailbox is closed.
             line(out, "* OK [CLOSED] Previous mailbox closed");
@@ -248,9 +262,17 @@ impl Session {
             &format!("* OK [PERMANENTFLAGS ({permanent})] Flags permitted"),
         );
         line(out, &format!("* {} EXISTS", messages.len()));
-        line(out, "* 0 RECENT");
-        if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flags::SEEN)) {
-            line(out, &format!("* OK [UNSEEN {}] First unseen", i + 1));
+        if self.rev2 {
+            // RFC 9051 §6.3.2: the mailbox's name as the server spells it.
+            out.extend_from_slice(b"* LIST () \".\" ");
+            calm_imap_proto::encode::mailbox(out, mailbox.name(), true);
+            out.extend_from_slice(b"\r\n");
+        } else {
+            // RFC 9051 drops RECENT and the UNSEEN code; IMAP4rev1 clients expect them.
+            line(out, "* 0 RECENT");
+            if let Some(i) = messages.iter().position(|m| !m.flags.contains(Flags::SEEN)) {
+                line(out, &format!("* OK [UNSEEN {}] First unseen", i + 1));
+            }
         }
         line(
             out,

@@ -69,3 +69,18 @@ fn case_insensitive_contains() {
     assert!(!contains_ci(b"Hello", b"Help"));
     assert!(contains_ci(b"", b""));
 }
+
+#[test]
+fn binary_undoes_transfer_encodings() {
+    let msg = b"Content-Type: multipart/mixed; boundary=xx\r\n\r\n--xx\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nna=3Dve\r\n--xx\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--xx\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin\r\n--xx--\r\n";
+    assert_eq!(
+        binary(msg, &[1]).unwrap().unwrap(),
+        "caf\u{e9} na=ve".as_bytes()
+    );
+    assert_eq!(binary(msg, &[2]).unwrap().unwrap(), [0, 1, 2, 255]);
+    assert_eq!(binary(msg, &[3]), Err(UnknownCte));
+    assert_eq!(binary(msg, &[4]), Ok(None));
+    assert_eq!(binary(msg, &[]).unwrap().unwrap(), msg);
+    assert_eq!(decode_qp(b"a=\nb=zz="), b"ab=zz=");
+    assert_eq!(decode_base64(b"QUJD\r\nRA"), b"ABCD");
+}

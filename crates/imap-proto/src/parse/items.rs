@@ -2,7 +2,7 @@
 
 use super::{Cursor, Res};
 use crate::command::{
-    CommandBody, DateCmp, FetchItem, Flag, SearchKey, Section, SectionText, StoreOp,
+    CommandBody, DateCmp, FetchItem, Flag, SearchKey, SearchReturn, Section, SectionText, StoreOp,
 };
 
 /// The reason text that marks an unsupported charset.
@@ -88,7 +88,22 @@ fn fetch_item(c: &mut Cursor<'_>, macros: bool) -> Res<Vec<FetchItem>> {
         "RFC822.HEADER" => FetchItem::Rfc822Header,
         "RFC822.TEXT" => FetchItem::Rfc822Text,
         "BODY" if c.peek() != Some(b'[') => FetchItem::BodyStructure(false),
-        "BODY" | "BODY.PEEK" | "BINARY" | "BINARY.PEEK" => {
+        "BINARY" | "BINARY.PEEK" | "BINARY.SIZE" => {
+            let section = section(c)?;
+            if section.text.is_some() {
+                return Err("BINARY takes part numbers only".to_owned());
+            }
+            if name == "BINARY.SIZE" {
+                FetchItem::BinarySize(section.part)
+            } else {
+                FetchItem::Binary {
+                    peek: name == "BINARY.PEEK",
+                    part: section.part,
+                    partial: partial(c)?,
+                }
+            }
+        }
+        "BODY" | "BODY.PEEK" => {
             let section = section(c)?;
             let partial = partial(c)?;
             FetchItem::Body {
@@ -199,7 +214,39 @@ fn store(c: &mut Cursor<'_>, uid: bool) -> Res<CommandBody> {
     })
 }
 
+/// `RETURN (options)` of an extended SEARCH (RFC 4731 §3.1), if present.
+fn search_return(c: &mut Cursor<'_>) -> Res<Option<SearchReturn>> {
+    let rest = c.input.get(c.pos..).unwrap_or_default();
+    if rest.len() < 8
+        || !rest
+            .get(..8)
+            .is_some_and(|r| r.eq_ignore_ascii_case(b"RETURN ("))
+    {
+        return Ok(None);
+    }
+    c.pos += 8;
+    let mut ret = SearchReturn::default();
+    while !c.eat(b')') {
+        c.eat(b' ');
+        match c.atom()?.to_ascii_uppercase().as_str() {
+            "MIN" => ret.min = true,
+            "MAX" => ret.max = true,
+            "ALL" => ret.all = true,
+            "COUNT" => ret.count = true,
+            "SAVE" => ret.save = true,
+            other => return Err(format!("unknown SEARCH return option {other}")),
+        }
+    }
+    // RFC 4731 §3.1: RETURN () is RETURN (ALL).
+    if !(ret.min || ret.max || ret.count || ret.save) {
+        ret.all = true;
+    }
+    c.sp()?;
+    Ok(Some(ret))
+}
+
 fn search(c: &mut Cursor<'_>, uid: bool) -> Res<CommandBody> {
+    let ret = search_return(c)?;
     let mut keys = Vec::new();
     loop {
         let key = search_key(c, 0)?;
@@ -223,6 +270,7 @@ fn search(c: &mut Cursor<'_>, uid: bool) -> Res<CommandBody> {
     Ok(CommandBody::Search {
         uid,
         key: SearchKey::And(keys),
+        ret,
     })
 }
 
@@ -245,7 +293,7 @@ fn search_key(c: &mut Cursor<'_>, depth: u32) -> Res<SearchKey> {
             c.expect(b')')?;
             return Ok(SearchKey::And(keys));
         }
-        Some(b'*' | b'0'..=b'9') => return Ok(SearchKey::Seq(c.sequence_set()?)),
+        Some(b'*' | b'$' | b'0'..=b'9') => return Ok(SearchKey::Seq(c.sequence_set()?)),
         _ => {}
     }
     let name = c.atom()?.to_ascii_uppercase();

@@ -170,7 +170,8 @@ fn search_keys() {
                 cmp: DateCmp::Before,
                 day: 0,
                 sent: true
-            }])
+            }]),
+            ret: None
         }
     );
     let e = bad(b"a SEARCH CHARSET KOI8-R ALL\r\n");
@@ -244,4 +245,78 @@ proptest::proptest! {
     fn never_panics_on_commandish(s in "[a-z0-9]{1,3} (UID )?(FETCH|SEARCH|STORE|LIST|APPEND|STATUS) [ -~]{0,60}\r\n") {
         let _ = parse_command(s.as_bytes());
     }
+}
+
+#[test]
+fn extended_search_and_saved_results() {
+    let CommandBody::Search { ret, key, .. } =
+        ok("a UID SEARCH RETURN (MIN COUNT SAVE) UNSEEN\r\n")
+    else {
+        panic!()
+    };
+    let ret = ret.unwrap();
+    assert!(ret.min && ret.count && ret.save && !ret.all && !ret.max);
+    assert_eq!(
+        key,
+        SearchKey::And(vec![SearchKey::Not(Box::new(SearchKey::Flag(Flag::Seen)))])
+    );
+    let CommandBody::Search { ret, .. } = ok("a SEARCH RETURN () ALL\r\n") else {
+        panic!()
+    };
+    assert!(ret.unwrap().all);
+    let CommandBody::Fetch { set, .. } = ok("a UID FETCH $ FLAGS\r\n") else {
+        panic!()
+    };
+    assert!(set.is_saved());
+    let CommandBody::Search { key, .. } = ok("a SEARCH $ SEEN\r\n") else {
+        panic!()
+    };
+    assert!(
+        matches!(&key, SearchKey::And(k) if matches!(&k[0], SearchKey::Seq(s) if s.is_saved()))
+    );
+    bad(b"a SEARCH RETURN (BOGUS) ALL\r\n");
+}
+
+#[test]
+fn binary_and_list_status() {
+    let CommandBody::Fetch { items, .. } =
+        ok("a FETCH 1 (BINARY.PEEK[1.2]<0.10> BINARY.SIZE[1] BINARY[])\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        items,
+        [
+            FetchItem::Binary {
+                peek: true,
+                part: vec![1, 2],
+                partial: Some((0, 10))
+            },
+            FetchItem::BinarySize(vec![1]),
+            FetchItem::Binary {
+                peek: false,
+                part: vec![],
+                partial: None
+            },
+        ]
+    );
+    bad(b"a FETCH 1 BINARY[HEADER]\r\n");
+    let CommandBody::List(l) = ok("a LIST \"\" * RETURN (STATUS (MESSAGES DELETED))\r\n") else {
+        panic!()
+    };
+    assert_eq!(l.return_status, [StatusItem::Messages, StatusItem::Deleted]);
+}
+
+#[test]
+fn utf8_names_when_enabled() {
+    let CommandBody::Create { mailbox } =
+        parse_command_with(b"a CREATE \"A&B \xc3\xbc\"\r\n", true)
+            .unwrap()
+            .body
+    else {
+        panic!()
+    };
+    assert_eq!(mailbox, "A&B \u{fc}");
+    // Without IMAP4rev2 the same name is malformed modified UTF-7.
+    assert!(parse_command_with(b"a CREATE \"A&B\"\r\n", false).is_err());
 }

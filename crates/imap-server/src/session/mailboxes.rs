@@ -97,7 +97,14 @@ impl Session {
             if !full.iter().any(|p| matches(p, name)) || !self.wanted(cmd, entry) {
                 continue;
             }
-            write_list_entry(out, cmd, name, entry);
+            write_list_entry(out, cmd, name, entry, self.rev2);
+            // RFC 5819 §2: a STATUS response right after each selectable mailbox's LIST.
+            if !cmd.return_status.is_empty()
+                && entry.exists
+                && let Err(e) = self.status(name, &cmd.return_status, out)
+            {
+                tracing::warn!(mailbox = %name, error = %e, "imap: LIST-STATUS failed");
+            }
         }
         Ok(())
     }
@@ -133,12 +140,16 @@ impl Session {
                         .filter(|m| !m.flags.contains(Flags::SEEN))
                         .count() as u64,
                     StatusItem::Size => messages.iter().map(|m| m.rfc822_size).sum(),
+                    StatusItem::Deleted => messages
+                        .iter()
+                        .filter(|m| m.flags.contains(Flags::TRASHED))
+                        .count() as u64,
                 };
                 format!("{} {value}", item.name())
             })
             .collect();
         out.extend_from_slice(b"* STATUS ");
-        encode::mailbox(out, mailbox.name(), false);
+        encode::mailbox(out, mailbox.name(), self.rev2);
         line(out, &format!(" ({})", values.join(" ")));
         Ok(())
     }
@@ -210,7 +221,7 @@ fn is_child(name: &str, parent: &str) -> bool {
             .is_some_and(|r| r.starts_with(HIERARCHY_SEPARATOR))
 }
 
-fn write_list_entry(out: &mut Vec<u8>, cmd: &ListCommand, name: &str, entry: &Entry) {
+fn write_list_entry(out: &mut Vec<u8>, cmd: &ListCommand, name: &str, entry: &Entry, utf8: bool) {
     let mut attrs: Vec<&str> = Vec::new();
     if !entry.exists {
         attrs.push("\\Noselect");
@@ -228,7 +239,7 @@ fn write_list_entry(out: &mut Vec<u8>, cmd: &ListCommand, name: &str, entry: &En
     }
     let verb = if cmd.lsub { "LSUB" } else { "LIST" };
     out.extend_from_slice(format!("* {verb} ({}) \".\" ", attrs.join(" ")).as_bytes());
-    encode::mailbox(out, name, false);
+    encode::mailbox(out, name, utf8);
     out.extend_from_slice(b"\r\n");
 }
 

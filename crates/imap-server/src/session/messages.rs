@@ -22,6 +22,7 @@ impl Session {
         };
         let read_only = selected.read_only;
         let mailbox = &mut selected.mailbox;
+        let saved = &mut self.saved;
         let verb = match &body {
             CommandBody::Fetch { uid, .. } => prefixed(*uid, "FETCH"),
             CommandBody::Store { uid, .. } => prefixed(*uid, "STORE"),
@@ -45,7 +46,7 @@ impl Session {
             );
         }
         let result = match body {
-            CommandBody::Fetch { uid, set, items } => resolve(mailbox, &set, uid)
+            CommandBody::Fetch { uid, set, items } => resolve(mailbox, &set, uid, saved)
                 .and_then(|uids| fetch(mailbox, &uids, &items, uid, read_only, out)),
             CommandBody::Store {
                 uid,
@@ -53,10 +54,17 @@ impl Session {
                 op,
                 silent,
                 flags,
-            } => resolve(mailbox, &set, uid)
+            } => resolve(mailbox, &set, uid, saved)
                 .and_then(|uids| store(mailbox, &uids, op, &flags, silent, uid, out)),
-            CommandBody::Search { uid, key } => {
-                super::search::search(mailbox, &key, uid, out);
+            CommandBody::Search { uid, key, ret } => {
+                let hits = super::search::search(mailbox, &key, saved);
+                let esearch = super::search::Esearch {
+                    tag,
+                    by_uid: uid,
+                    ret,
+                    rev2: self.rev2,
+                };
+                esearch.write(&hits, saved, out);
                 Ok(String::new())
             }
             CommandBody::Copy {
@@ -64,10 +72,14 @@ impl Session {
                 set,
                 mailbox: dest,
                 moving,
-            } => resolve(mailbox, &set, uid)
+            } => resolve(mailbox, &set, uid, saved)
                 .and_then(|uids| self_copy(&self.store, mailbox, &uids, &dest, moving, out)),
             CommandBody::Expunge { uids } => {
-                let deleted = deleted_uids(mailbox, uids.as_ref());
+                let mut deleted = deleted_uids(mailbox, None);
+                if let Some(set) = uids {
+                    let within = resolve(mailbox, &set, true, saved).unwrap_or_default();
+                    deleted.retain(|u| within.contains(u));
+                }
                 mailbox
                     .expunge(&deleted)
                     .map(|_| String::new())
@@ -101,8 +113,22 @@ fn prefixed(uid: bool, verb: &str) -> String {
 
 /// The UIDs a set names, in mailbox order. RFC 3501 §9: a sequence number beyond the
 /// mailbox is an error; UIDs that do not exist are simply ignored.
-fn resolve(mailbox: &Mailbox, set: &SequenceSet, uid: bool) -> Result<Vec<Uid>, Failure> {
+fn resolve(
+    mailbox: &Mailbox,
+    set: &SequenceSet,
+    uid: bool,
+    saved: &[Uid],
+) -> Result<Vec<Uid>, Failure> {
     let messages = mailbox.messages();
+    if set.is_saved() {
+        // RFC 5182 §2.1: `$` names the saved messages that still exist, whether the command
+        // is by UID or by sequence number.
+        return Ok(messages
+            .iter()
+            .filter(|m| saved.binary_search(&m.uid).is_ok())
+            .map(|m| m.uid)
+            .collect());
+    }
     if uid {
         let largest = messages.last().map_or(0, |m| m.uid);
         return Ok(messages
@@ -140,7 +166,10 @@ fn fetch(
         && items.iter().any(|i| {
             matches!(
                 i,
-                FetchItem::Rfc822 | FetchItem::Rfc822Text | FetchItem::Body { peek: false, .. }
+                FetchItem::Rfc822
+                    | FetchItem::Rfc822Text
+                    | FetchItem::Body { peek: false, .. }
+                    | FetchItem::Binary { peek: false, .. }
             )
         });
     let mut flags_changed = Vec::new();
@@ -185,7 +214,8 @@ fn fetch(
             None
         };
         let with_flags = flags_changed.contains(&uid) && !items.contains(&FetchItem::Flags);
-        write_fetch(out, seq, msg, items, by_uid, with_flags, data.as_deref());
+        write_fetch(out, seq, msg, items, by_uid, with_flags, data.as_deref())
+            .map_err(|e| Failure::No(format!("[UNKNOWN-CTE] {e}")))?;
     }
     if vanished {
         // RFC 5530 §3: some messages were expunged by another session meanwhile.
@@ -202,29 +232,57 @@ fn write_fetch(
     by_uid: bool,
     with_flags: bool,
     data: Option<&[u8]>,
-) {
-    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+) -> Result<(), message::UnknownCte> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     // RFC 3501 §6.4.8: UID FETCH always includes UID.
     if by_uid && !items.contains(&FetchItem::Uid) {
         parts.push(format!("UID {}", msg.uid).into_bytes());
     }
     for item in items {
-        parts.push(fetch_item(msg, item, data));
+        parts.push(fetch_item(msg, item, data)?);
     }
     if with_flags {
         let mut f = b"FLAGS ".to_vec();
         write_flags(&mut f, msg.flags);
         parts.push(f);
     }
+    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
     out.extend_from_slice(&parts.join(&b' '));
     out.extend_from_slice(b")\r\n");
+    Ok(())
 }
 
-fn fetch_item(msg: &Message, item: &FetchItem, data: Option<&[u8]>) -> Vec<u8> {
+fn fetch_item(
+    msg: &Message,
+    item: &FetchItem,
+    data: Option<&[u8]>,
+) -> Result<Vec<u8>, message::UnknownCte> {
     let mut out = Vec::new();
     let data = data.unwrap_or_default();
     match item {
+        FetchItem::Binary { part, partial, .. } => {
+            let bytes = message::binary(data, part)?.unwrap_or_default();
+            let name = format!("BINARY[{}]", part_path(part));
+            let bytes = match partial {
+                Some((offset, length)) => {
+                    out.extend_from_slice(format!("{name}<{offset}> ").as_bytes());
+                    message::partial(&bytes, *offset, *length)
+                }
+                None => {
+                    out.extend_from_slice(format!("{name} ").as_bytes());
+                    &bytes
+                }
+            };
+            // RFC 3516 §4.2: literal8 when the content may hold NUL.
+            if bytes.contains(&0) {
+                out.push(b'~');
+            }
+            encode::literal(&mut out, bytes);
+        }
+        FetchItem::BinarySize(part) => {
+            let size = message::binary(data, part)?.map_or(0, |b| b.len());
+            out.extend_from_slice(format!("BINARY.SIZE[{}] {size}", part_path(part)).as_bytes());
+        }
         FetchItem::Flags => {
             out.extend_from_slice(b"FLAGS ");
             write_flags(&mut out, msg.flags);
@@ -272,7 +330,7 @@ fn fetch_item(msg: &Message, item: &FetchItem, data: Option<&[u8]>) -> Vec<u8> {
             section_item(&mut out, &name, data, *partial, section);
         }
     }
-    out
+    Ok(out)
 }
 
 fn section_item(
@@ -294,6 +352,11 @@ fn section_item(
             encode::literal(out, &bytes);
         }
     }
+}
+
+fn part_path(part: &[u32]) -> String {
+    let parts: Vec<String> = part.iter().map(u32::to_string).collect();
+    parts.join(".")
 }
 
 /// The section spec as the response repeats it.

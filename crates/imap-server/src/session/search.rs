@@ -3,11 +3,11 @@
 
 use std::time::SystemTime;
 
-use calm_imap_proto::{DateCmp, Flag, SearchKey, message};
-use calm_mailstore::{Mailbox, Message};
+use calm_imap_proto::{DateCmp, Flag, SearchKey, SearchReturn, message};
+use calm_mailstore::{Mailbox, Message, Uid};
 use mail_parser::MessageParser;
 
-use super::{line, to_flags};
+use super::{line, to_flags, uid_set};
 
 /// One message being tested; its content is loaded on first need.
 struct Candidate<'a> {
@@ -16,6 +16,7 @@ struct Candidate<'a> {
     seq: u32,
     largest_seq: u32,
     largest_uid: u32,
+    saved: &'a [Uid],
     data: Option<Vec<u8>>,
 }
 
@@ -28,8 +29,9 @@ impl Candidate<'_> {
     }
 }
 
-/// Writes `* SEARCH n...` (sequence numbers, or UIDs for UID SEARCH).
-pub(super) fn search(mailbox: &Mailbox, key: &SearchKey, by_uid: bool, out: &mut Vec<u8>) {
+/// The matching messages as (sequence number, UID), in mailbox order. `saved` is the
+/// RFC 5182 search result that `$` stands for.
+pub(super) fn search(mailbox: &Mailbox, key: &SearchKey, saved: &[Uid]) -> Vec<(u32, Uid)> {
     let messages = mailbox.messages();
     let largest_seq = u32::try_from(messages.len()).unwrap_or(u32::MAX);
     let largest_uid = messages.last().map_or(0, |m| m.uid);
@@ -42,18 +44,83 @@ pub(super) fn search(mailbox: &Mailbox, key: &SearchKey, by_uid: bool, out: &mut
             seq,
             largest_seq,
             largest_uid,
+            saved,
             data: None,
         };
         if matches(&mut c, key) {
-            hits.push(if by_uid { msg.uid } else { seq });
+            hits.push((seq, msg.uid));
         }
     }
-    let mut text = String::from("* SEARCH");
-    for hit in hits {
-        text.push(' ');
-        text.push_str(&hit.to_string());
+    hits
+}
+
+/// How to answer a SEARCH: `* SEARCH` (IMAP4rev1) or `* ESEARCH` (RFC 4731, and always
+/// under IMAP4rev2, RFC 9051 §6.4.4).
+pub(super) struct Esearch<'a> {
+    pub tag: &'a str,
+    pub by_uid: bool,
+    pub ret: Option<SearchReturn>,
+    pub rev2: bool,
+}
+
+impl Esearch<'_> {
+    /// Writes the response and updates the saved result if SAVE was asked for.
+    pub(super) fn write(&self, hits: &[(u32, Uid)], saved: &mut Vec<Uid>, out: &mut Vec<u8>) {
+        let pick = |&(seq, uid): &(u32, Uid)| if self.by_uid { uid } else { seq };
+        let ret = match (self.ret, self.rev2) {
+            (Some(ret), _) => ret,
+            (None, true) => SearchReturn {
+                all: true,
+                ..SearchReturn::default()
+            },
+            (None, false) => {
+                let mut text = String::from("* SEARCH");
+                for hit in hits {
+                    text.push_str(&format!(" {}", pick(hit)));
+                }
+                return line(out, &text);
+            }
+        };
+        let (first, last) = (hits.first(), hits.last());
+        if ret.save {
+            // RFC 5182 §2.4: with only MIN and/or MAX beside SAVE, only those are saved.
+            *saved = if (ret.min || ret.max) && !(ret.all || ret.count) {
+                let mut v: Vec<Uid> = [ret.min.then_some(first), ret.max.then_some(last)]
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|&(_, uid)| uid)
+                    .collect();
+                v.dedup();
+                v
+            } else {
+                hits.iter().map(|&(_, uid)| uid).collect()
+            };
+            // RFC 5182 §2.4: SAVE alone produces no ESEARCH response.
+            if !(ret.min || ret.max || ret.all || ret.count) {
+                return;
+            }
+        }
+        let mut text = format!("* ESEARCH (TAG \"{}\")", self.tag);
+        if self.by_uid {
+            text.push_str(" UID");
+        }
+        if let (true, Some(hit)) = (ret.min, first) {
+            text.push_str(&format!(" MIN {}", pick(hit)));
+        }
+        if let (true, Some(hit)) = (ret.max, last) {
+            text.push_str(&format!(" MAX {}", pick(hit)));
+        }
+        if ret.all && !hits.is_empty() {
+            let mut numbers: Vec<u32> = hits.iter().map(pick).collect();
+            numbers.sort_unstable();
+            text.push_str(&format!(" ALL {}", uid_set(&numbers)));
+        }
+        if ret.count {
+            text.push_str(&format!(" COUNT {}", hits.len()));
+        }
+        line(out, &text);
     }
-    line(out, &text);
 }
 
 fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
@@ -91,6 +158,9 @@ fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
         }
         SearchKey::Larger(n) => c.msg.rfc822_size > *n,
         SearchKey::Smaller(n) => c.msg.rfc822_size < *n,
+        SearchKey::Seq(set) | SearchKey::Uid(set) if set.is_saved() => {
+            c.saved.binary_search(&c.msg.uid).is_ok()
+        }
         SearchKey::Uid(set) => set.contains(c.msg.uid, c.largest_uid),
         SearchKey::Seq(set) => set.contains(c.seq, c.largest_seq),
     }

@@ -224,3 +224,45 @@ async fn plaintext_login_when_allowed() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn imap4rev2_esearch_searchres_binary_list_status() {
+    let server = start().await;
+    let attachment = b"Content-Type: multipart/mixed; boundary=xx\r\n\r\n--xx\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--xx--\r\n";
+    server.deliver("bob@example.test", &[MSG1, MSG2, attachment]);
+    let mut c = server.bob().await;
+    let r = c.command("a ENABLE IMAP4rev2").await;
+    assert_eq!(r, ["* ENABLED IMAP4rev2", "a OK ENABLE completed"]);
+    let r = c.command("b SELECT INBOX").await;
+    assert!(has(&r, "* LIST () \".\" \"INBOX\""), "{r:?}");
+    assert!(!r.iter().any(|l| l.contains("RECENT")), "{r:?}");
+    let r = c.command("c SEARCH ALL").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"c\") ALL 1:3");
+    let r = c
+        .command("d UID SEARCH RETURN (MIN MAX COUNT) NOT SUBJECT second")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"d\") UID MIN 1 MAX 3 COUNT 2");
+    let r = c.command("e UID SEARCH RETURN (SAVE) SUBJECT second").await;
+    assert_eq!(r, ["e OK UID SEARCH completed"]);
+    let r = c.command("f FETCH $ (UID)").await;
+    assert_eq!(r[0], "* 2 FETCH (UID 2)");
+    let r = c.command("g SEARCH RETURN (COUNT) $ SEEN").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"g\") COUNT 0");
+    let r = c.command("h FETCH 3 (BINARY.SIZE[1] BINARY.PEEK[1])").await;
+    assert_eq!(r[0], "* 3 FETCH (BINARY.SIZE[1] 3 BINARY[1] ~{3}");
+    let r = c.command("i CREATE \"Entw\u{fc}rfe &\"").await;
+    assert_eq!(r, ["i OK CREATE completed"]);
+    let r = c
+        .command("j LIST \"\" \"E*\" RETURN (STATUS (MESSAGES DELETED SIZE))")
+        .await;
+    assert_eq!(
+        r,
+        [
+            "* LIST (\\HasNoChildren) \".\" {11}",
+            "Entw\u{fc}rfe &",
+            "* STATUS {11}",
+            "Entw\u{fc}rfe & (MESSAGES 0 DELETED 0 SIZE 0)",
+            "j OK LIST completed"
+        ]
+    );
+}
