@@ -142,15 +142,25 @@ fn push_limited(into: &mut String, text: &str) {
 /// URLs in free text: `http://…`, `https://…` and bare `www.…`, up to the first character
 /// that cannot be in a URL (RFC 3986 §2) or a quote/bracket that usually ends one in mail.
 pub fn find_urls(text: &str) -> Vec<String> {
+    const STARTS: [&str; 3] = ["http://", "https://", "www."];
     let mut out = Vec::new();
     let lower = text.to_ascii_lowercase();
+    // The next occurrence of each start from `pos` on, searched again only once passed, so
+    // a long text without `www.` is not rescanned for every URL.
+    let mut next: [Option<usize>; 3] = [Some(0); 3];
     let mut pos = 0;
     while out.len() < MAX_URLS {
-        let next = ["http://", "https://", "www."]
-            .iter()
-            .filter_map(|p| lower.get(pos..)?.find(p).map(|i| i + pos))
-            .min();
-        let Some(start) = next else { break };
+        for (slot, start) in next.iter_mut().zip(STARTS) {
+            if slot.is_some_and(|at| at < pos) || *slot == Some(0) {
+                *slot = lower
+                    .get(pos..)
+                    .and_then(|rest| rest.find(start))
+                    .map(|i| i + pos);
+            }
+        }
+        let Some(start) = next.iter().flatten().min().copied() else {
+            break;
+        };
         let rest = text.get(start..).unwrap_or_default();
         let len = rest
             .find(|c: char| c.is_whitespace() || "\"'<>()[]{}|\\^`".contains(c) || !c.is_ascii())
