@@ -9,6 +9,7 @@ use calm_imap_proto::{Command, CommandBody, Frame, Framer, parse_command_with};
 use calm_sasl::{Authenticator, Credentials, Mechanism, Step};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use crate::backend::Backend;
@@ -29,6 +30,15 @@ enum Flow {
     Continue,
     StartTls,
     Close(String),
+    /// A session command is running on a blocking thread and sending its output in chunks
+    /// (a large FETCH), to be written as it comes.
+    Stream(Running),
+}
+
+/// A session command in progress.
+struct Running {
+    chunks: mpsc::Receiver<Vec<u8>>,
+    task: tokio::task::JoinHandle<(Session, Vec<u8>, Outcome)>,
 }
 
 pub(crate) struct Connection<B> {
@@ -166,8 +176,12 @@ impl<B: Backend> Connection<B> {
         loop {
             while let Some(frame) = self.framer.next_frame() {
                 let flow = self.on_frame(frame, &mut out).await;
+                let flow = match flow {
+                    Flow::Stream(running) => self.stream_out(stream, &mut out, running).await,
+                    flow => flow,
+                };
                 match flow {
-                    Flow::Continue => {}
+                    Flow::Continue | Flow::Stream(_) => {}
                     Flow::StartTls => {
                         // RFC 3501 §6.2.1: anything the client sent after STARTTLS in plaintext
                         // must not be read as commands under TLS.
@@ -382,21 +396,63 @@ impl<B: Backend> Connection<B> {
                 self.idling = Some(tag);
                 out.extend_from_slice(b"+ idling\r\n");
             }
-            _ => return self.session_command(command, out).await,
+            _ => return self.session_command(command).await,
         }
         Flow::Continue
     }
 
-    async fn session_command(&mut self, command: Command, out: &mut Vec<u8>) -> Flow {
-        match self.in_session(move |s, out| s.execute(command, out)).await {
-            Some((bytes, outcome)) => {
-                out.extend_from_slice(&bytes);
-                match outcome {
-                    Outcome::Continue => Flow::Continue,
-                    Outcome::Close(reason) => Flow::Close(reason),
-                }
+    /// Starts a session command on a blocking thread; its output is streamed by
+    /// [`Connection::stream_out`].
+    async fn session_command(&mut self, command: Command) -> Flow {
+        let Some(mut session) = self.session.take() else {
+            return Flow::Close("internal error: no session".to_owned());
+        };
+        // Two chunks in flight at most: a FETCH of many large messages is sent as it is
+        // read, never held in memory as a whole.
+        let (tx, chunks) = mpsc::channel(2);
+        let task = tokio::task::spawn_blocking(move || {
+            session.sink = Some(tx);
+            let mut out = Vec::new();
+            let outcome = session.execute(command, &mut out);
+            session.sink = None;
+            (session, out, outcome)
+        });
+        Flow::Stream(Running { chunks, task })
+    }
+
+    /// Writes a running command's chunks as they come, then its final output.
+    async fn stream_out<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        out: &mut Vec<u8>,
+        mut running: Running,
+    ) -> Flow {
+        let mut failed = None;
+        while let Some(chunk) = running.chunks.recv().await {
+            if failed.is_some() {
+                continue;
             }
-            None => Flow::Close("internal error".to_owned()),
+            // Earlier responses first, then this chunk.
+            out.extend_from_slice(&chunk);
+            if let Err(reason) = self.flush(stream, out).await {
+                // Closing the channel stops the command at its next chunk.
+                running.chunks.close();
+                failed = Some(reason);
+            }
+        }
+        let joined = running.task.await;
+        let Ok((session, bytes, outcome)) = joined else {
+            tracing::error!("imap: session task failed");
+            return Flow::Close("internal error".to_owned());
+        };
+        self.session = Some(session);
+        if let Some(reason) = failed {
+            return Flow::Close(reason);
+        }
+        out.extend_from_slice(&bytes);
+        match outcome {
+            Outcome::Continue => Flow::Continue,
+            Outcome::Close(reason) => Flow::Close(reason),
         }
     }
 

@@ -20,8 +20,9 @@
 //!
 //! What it deliberately does not do: verify passwords or map users to directories (the
 //! backend does), keep `\Recent`, store arbitrary keywords (only the Maildir flags and
-//! `$Forwarded`; PERMANENTFLAGS says so), CONDSTORE/QRESYNC (the store keeps no MODSEQ), or
-//! stream huge messages: FETCH reads each message it returns into memory once.
+//! `$Forwarded`; PERMANENTFLAGS says so), or CONDSTORE/QRESYNC (the store keeps no MODSEQ).
+//! A FETCH is sent in chunks of about 256 KiB as it runs, but each message it returns is
+//! read into memory whole (bounded by the APPEND literal limit for messages added by IMAP).
 //!
 //! ```no_run
 //! # use std::sync::Arc;

@@ -33,6 +33,8 @@ pub(crate) struct Session {
     pub rev2: bool,
     /// The saved search result (RFC 5182) as ascending UIDs.
     pub saved: Vec<Uid>,
+    /// Where a long response sends its output early, in chunks (set by the connection).
+    pub sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
 }
 
 /// The flags calm can store (RFC 3501 §2.3.2), with `$Forwarded` for the Maildir `P` flag.
@@ -128,6 +130,7 @@ impl Session {
             selected: None,
             rev2: false,
             saved: Vec::new(),
+            sink: None,
         }
     }
 

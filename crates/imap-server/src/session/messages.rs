@@ -46,8 +46,17 @@ impl Session {
             );
         }
         let result = match body {
-            CommandBody::Fetch { uid, set, items } => resolve(mailbox, &set, uid, saved)
-                .and_then(|uids| fetch(mailbox, &uids, &items, uid, read_only, out)),
+            CommandBody::Fetch { uid, set, items } => {
+                let sink = self.sink.as_ref();
+                resolve(mailbox, &set, uid, saved).and_then(|uids| {
+                    let how = FetchHow {
+                        by_uid: uid,
+                        read_only,
+                        sink,
+                    };
+                    fetch(mailbox, &uids, &items, &how, out)
+                })
+            }
             CommandBody::Store {
                 uid,
                 set,
@@ -154,14 +163,25 @@ fn resolve(
         .collect())
 }
 
+/// Output beyond this is handed to the connection before the FETCH goes on.
+const SPILL_AT: usize = 256 * 1024;
+
+/// How a FETCH runs.
+struct FetchHow<'a> {
+    by_uid: bool,
+    read_only: bool,
+    /// Where to send output early (see [`SPILL_AT`]).
+    sink: Option<&'a tokio::sync::mpsc::Sender<Vec<u8>>>,
+}
+
 fn fetch(
     mailbox: &mut Mailbox,
     uids: &[Uid],
     items: &[FetchItem],
-    by_uid: bool,
-    read_only: bool,
+    how: &FetchHow<'_>,
     out: &mut Vec<u8>,
 ) -> Result<String, Failure> {
+    let (by_uid, read_only) = (how.by_uid, how.read_only);
     let sets_seen = !read_only
         && items.iter().any(|i| {
             matches!(
@@ -216,6 +236,12 @@ fn fetch(
         let with_flags = flags_changed.contains(&uid) && !items.contains(&FetchItem::Flags);
         write_fetch(out, seq, msg, items, by_uid, with_flags, data.as_deref())
             .map_err(|e| Failure::No(format!("[UNKNOWN-CTE] {e}")))?;
+        if let (Some(sink), true) = (how.sink, out.len() >= SPILL_AT) {
+            // The connection is gone if the channel is closed: stop reading messages.
+            if sink.blocking_send(std::mem::take(out)).is_err() {
+                return Err(Failure::No("Connection closed".to_owned()));
+            }
+        }
     }
     if vanished {
         // RFC 5530 §3: some messages were expunged by another session meanwhile.

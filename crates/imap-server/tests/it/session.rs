@@ -266,3 +266,29 @@ async fn imap4rev2_esearch_searchres_binary_list_status() {
         ]
     );
 }
+
+#[tokio::test]
+async fn large_fetch_is_streamed_in_order() {
+    let server = start().await;
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(100_000));
+    let bodies: Vec<&[u8]> = std::iter::repeat_n(body.as_bytes(), 12).collect();
+    server.deliver("bob@example.test", &bodies);
+    let mut c = server.bob().await;
+    c.command("a SELECT INBOX").await;
+    let r = c.command("b FETCH 1:* (BODY.PEEK[])").await;
+    let starts: Vec<&String> = r
+        .iter()
+        .filter(|l| l.contains(" FETCH (BODY[] {"))
+        .collect();
+    assert_eq!(starts.len(), 12);
+    for (i, line) in starts.iter().enumerate() {
+        assert_eq!(
+            **line,
+            format!("* {} FETCH (BODY[] {{{}}}", i + 1, body.len())
+        );
+    }
+    assert_eq!(r.last().unwrap(), "b OK FETCH completed");
+    // The session is usable afterwards.
+    let r = c.command("c NOOP").await;
+    assert_eq!(r, ["c OK NOOP completed"]);
+}
