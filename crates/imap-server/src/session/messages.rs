@@ -17,22 +17,7 @@ impl Session {
         out: &mut Vec<u8>,
         tagged: &mut Vec<u8>,
     ) {
-        let Some(selected) = self.selected.as_mut() else {
-            return line(tagged, &format!("{tag} BAD No mailbox selected"));
-        };
-        let read_only = selected.read_only;
-        let mailbox = &mut selected.mailbox;
-        let saved = &mut self.saved;
-        let verb = match &body {
-            CommandBody::Fetch { uid, .. } => prefixed(*uid, "FETCH"),
-            CommandBody::Store { uid, .. } => prefixed(*uid, "STORE"),
-            CommandBody::Search { uid, .. } => prefixed(*uid, "SEARCH"),
-            CommandBody::Copy { uid, moving, .. } => {
-                prefixed(*uid, if *moving { "MOVE" } else { "COPY" })
-            }
-            CommandBody::Expunge { uids: Some(_) } => "UID EXPUNGE".to_owned(),
-            _ => "EXPUNGE".to_owned(),
-        };
+        let read_only = self.selected.as_ref().is_some_and(|s| s.read_only);
         let writes = matches!(
             body,
             CommandBody::Store { .. }
@@ -40,22 +25,40 @@ impl Session {
                 | CommandBody::Copy { moving: true, .. }
         );
         if read_only && writes {
-            return line(
-                tagged,
-                &format!("{tag} NO [READ-ONLY] Mailbox is read-only"),
-            );
+            let text = format!("{tag} NO [READ-ONLY] Mailbox is read-only");
+            return line(tagged, &text);
         }
-        let result = match body {
+        let verb = verb_of(&body);
+        match self.run_message_command(tag, body, out) {
+            Ok(code) => line(tagged, &format!("{tag} OK {code}{verb} completed")),
+            Err(Failure::Bad(text)) => line(tagged, &format!("{tag} BAD {text}")),
+            Err(Failure::No(text)) => line(tagged, &format!("{tag} NO {text}")),
+            Err(Failure::Store(e)) => store_error(tagged, tag, &e),
+        }
+    }
+
+    /// Runs the command; `Ok` holds a response code for the tagged OK (with its space).
+    fn run_message_command(
+        &mut self,
+        tag: &str,
+        body: CommandBody,
+        out: &mut Vec<u8>,
+    ) -> Result<String, Failure> {
+        let Some(selected) = self.selected.as_mut() else {
+            return Err(Failure::Bad("No mailbox selected".to_owned()));
+        };
+        let read_only = selected.read_only;
+        let mailbox = &mut selected.mailbox;
+        let saved = &mut self.saved;
+        match body {
             CommandBody::Fetch { uid, set, items } => {
-                let sink = self.sink.as_ref();
-                resolve(mailbox, &set, uid, saved).and_then(|uids| {
-                    let how = FetchHow {
-                        by_uid: uid,
-                        read_only,
-                        sink,
-                    };
-                    fetch(mailbox, &uids, &items, &how, out)
-                })
+                let uids = resolve(mailbox, &set, uid, saved)?;
+                let how = FetchHow {
+                    by_uid: uid,
+                    read_only,
+                    sink: self.sink.as_ref(),
+                };
+                fetch(mailbox, &uids, &items, &how, out)
             }
             CommandBody::Store {
                 uid,
@@ -63,8 +66,10 @@ impl Session {
                 op,
                 silent,
                 flags,
-            } => resolve(mailbox, &set, uid, saved)
-                .and_then(|uids| store(mailbox, &uids, op, &flags, silent, uid, out)),
+            } => {
+                let uids = resolve(mailbox, &set, uid, saved)?;
+                store(mailbox, &uids, op, &flags, silent, uid, out)
+            }
             CommandBody::Search { uid, key, ret } => {
                 let hits = super::search::search(mailbox, &key, saved);
                 let esearch = super::search::Esearch {
@@ -81,27 +86,35 @@ impl Session {
                 set,
                 mailbox: dest,
                 moving,
-            } => resolve(mailbox, &set, uid, saved)
-                .and_then(|uids| self_copy(&self.store, mailbox, &uids, &dest, moving, out)),
+            } => {
+                let uids = resolve(mailbox, &set, uid, saved)?;
+                self_copy(&self.store, mailbox, &uids, &dest, moving, out)
+            }
             CommandBody::Expunge { uids } => {
                 let mut deleted = deleted_uids(mailbox, None);
                 if let Some(set) = uids {
-                    let within = resolve(mailbox, &set, true, saved).unwrap_or_default();
+                    let within = resolve(mailbox, &set, true, saved)?;
                     deleted.retain(|u| within.contains(u));
                 }
-                mailbox
-                    .expunge(&deleted)
-                    .map(|_| String::new())
-                    .map_err(Failure::Store)
+                mailbox.expunge(&deleted).map_err(Failure::Store)?;
+                Ok(String::new())
             }
             _ => Ok(String::new()),
-        };
-        match result {
-            Ok(code) => line(tagged, &format!("{tag} OK {code}{verb} completed")),
-            Err(Failure::Bad(text)) => line(tagged, &format!("{tag} BAD {text}")),
-            Err(Failure::No(text)) => line(tagged, &format!("{tag} NO {text}")),
-            Err(Failure::Store(e)) => store_error(tagged, tag, &e),
         }
+    }
+}
+
+/// The command's name for the tagged reply.
+fn verb_of(body: &CommandBody) -> String {
+    match body {
+        CommandBody::Fetch { uid, .. } => prefixed(*uid, "FETCH"),
+        CommandBody::Store { uid, .. } => prefixed(*uid, "STORE"),
+        CommandBody::Search { uid, .. } => prefixed(*uid, "SEARCH"),
+        CommandBody::Copy { uid, moving, .. } => {
+            prefixed(*uid, if *moving { "MOVE" } else { "COPY" })
+        }
+        CommandBody::Expunge { uids: Some(_) } => "UID EXPUNGE".to_owned(),
+        _ => "EXPUNGE".to_owned(),
     }
 }
 
@@ -163,6 +176,44 @@ fn resolve(
         .collect())
 }
 
+/// Sets \\Seen on the messages a non-peek body fetch returns (RFC 3501 §6.4.5); returns
+/// the UIDs whose flags changed, whose FETCH responses must then include FLAGS.
+fn mark_seen(
+    mailbox: &mut Mailbox,
+    uids: &[Uid],
+    items: &[FetchItem],
+    read_only: bool,
+) -> Result<Vec<Uid>, Failure> {
+    let sets_seen = !read_only
+        && items.iter().any(|i| {
+            matches!(
+                i,
+                FetchItem::Rfc822
+                    | FetchItem::Rfc822Text
+                    | FetchItem::Body { peek: false, .. }
+                    | FetchItem::Binary { peek: false, .. }
+            )
+        });
+    if !sets_seen {
+        return Ok(Vec::new());
+    }
+    let unseen: Vec<Uid> = uids
+        .iter()
+        .copied()
+        .filter(|&u| {
+            mailbox
+                .get(u)
+                .is_some_and(|m| !m.flags.contains(Flags::SEEN))
+        })
+        .collect();
+    Ok(mailbox
+        .set_flags(&unseen, FlagOp::Add, Flags::SEEN)
+        .map_err(Failure::Store)?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect())
+}
+
 /// Output beyond this is handed to the connection before the FETCH goes on.
 const SPILL_AT: usize = 256 * 1024;
 
@@ -181,35 +232,7 @@ fn fetch(
     how: &FetchHow<'_>,
     out: &mut Vec<u8>,
 ) -> Result<String, Failure> {
-    let (by_uid, read_only) = (how.by_uid, how.read_only);
-    let sets_seen = !read_only
-        && items.iter().any(|i| {
-            matches!(
-                i,
-                FetchItem::Rfc822
-                    | FetchItem::Rfc822Text
-                    | FetchItem::Body { peek: false, .. }
-                    | FetchItem::Binary { peek: false, .. }
-            )
-        });
-    let mut flags_changed = Vec::new();
-    if sets_seen {
-        let unseen: Vec<Uid> = uids
-            .iter()
-            .copied()
-            .filter(|&u| {
-                mailbox
-                    .get(u)
-                    .is_some_and(|m| !m.flags.contains(Flags::SEEN))
-            })
-            .collect();
-        flags_changed = mailbox
-            .set_flags(&unseen, FlagOp::Add, Flags::SEEN)
-            .map_err(Failure::Store)?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
-    }
+    let flags_changed = mark_seen(mailbox, uids, items, how.read_only)?;
     let needs_body = items.iter().any(|i| {
         !matches!(
             i,
@@ -234,8 +257,16 @@ fn fetch(
             None
         };
         let with_flags = flags_changed.contains(&uid) && !items.contains(&FetchItem::Flags);
-        write_fetch(out, seq, msg, items, by_uid, with_flags, data.as_deref())
-            .map_err(|e| Failure::No(format!("[UNKNOWN-CTE] {e}")))?;
+        write_fetch(
+            out,
+            seq,
+            msg,
+            items,
+            how.by_uid,
+            with_flags,
+            data.as_deref(),
+        )
+        .map_err(|e| Failure::No(format!("[UNKNOWN-CTE] {e}")))?;
         if let (Some(sink), true) = (how.sink, out.len() >= SPILL_AT) {
             // The connection is gone if the channel is closed: stop reading messages.
             if sink.blocking_send(std::mem::take(out)).is_err() {
@@ -286,25 +317,7 @@ fn fetch_item(
     let mut out = Vec::new();
     let data = data.unwrap_or_default();
     match item {
-        FetchItem::Binary { part, partial, .. } => {
-            let bytes = message::binary(data, part)?.unwrap_or_default();
-            let name = format!("BINARY[{}]", part_path(part));
-            let bytes = match partial {
-                Some((offset, length)) => {
-                    out.extend_from_slice(format!("{name}<{offset}> ").as_bytes());
-                    message::partial(&bytes, *offset, *length)
-                }
-                None => {
-                    out.extend_from_slice(format!("{name} ").as_bytes());
-                    &bytes
-                }
-            };
-            // RFC 3516 §4.2: literal8 when the content may hold NUL.
-            if bytes.contains(&0) {
-                out.push(b'~');
-            }
-            encode::literal(&mut out, bytes);
-        }
+        FetchItem::Binary { part, partial, .. } => binary_item(&mut out, data, part, *partial)?,
         FetchItem::BinarySize(part) => {
             let size = message::binary(data, part)?.map_or(0, |b| b.len());
             out.extend_from_slice(format!("BINARY.SIZE[{}] {size}", part_path(part)).as_bytes());
@@ -378,6 +391,32 @@ fn section_item(
             encode::literal(out, &bytes);
         }
     }
+}
+
+/// `BINARY[part]<partial>` (RFC 3516 §4.2): literal8 when the content may hold NUL.
+fn binary_item(
+    out: &mut Vec<u8>,
+    data: &[u8],
+    part: &[u32],
+    partial: Option<(u32, u32)>,
+) -> Result<(), message::UnknownCte> {
+    let bytes = message::binary(data, part)?.unwrap_or_default();
+    let name = format!("BINARY[{}]", part_path(part));
+    let bytes = match partial {
+        Some((offset, length)) => {
+            out.extend_from_slice(format!("{name}<{offset}> ").as_bytes());
+            message::partial(&bytes, offset, length)
+        }
+        None => {
+            out.extend_from_slice(format!("{name} ").as_bytes());
+            &bytes
+        }
+    };
+    if bytes.contains(&0) {
+        out.push(b'~');
+    }
+    encode::literal(out, bytes);
+    Ok(())
 }
 
 fn part_path(part: &[u32]) -> String {
