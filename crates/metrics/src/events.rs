@@ -98,104 +98,105 @@ pub(crate) struct Counters {
 impl Counters {
     /// Registers every counter (the encoder appends `_total`).
     pub(crate) fn register(&self, r: &mut Registry) {
-        let c = |r: &mut Registry, name: &str, help: &str, m: &Counter| {
-            r.register(name, help, m.clone());
-        };
+        let plain: [(&str, &str, &Counter); 11] = [
+            (
+                "calm_messages_accepted",
+                "Messages accepted (250 after DATA)",
+                &self.accepted,
+            ),
+            (
+                "calm_messages_accepted_bytes",
+                "Octets of accepted messages",
+                &self.accepted_bytes,
+            ),
+            (
+                "calm_auth_failures",
+                "Refused credentials (SMTP, POP3, IMAP)",
+                &self.auth_failures,
+            ),
+            (
+                "calm_local_deliveries",
+                "Copies written to local mailboxes",
+                &self.local_deliveries,
+            ),
+            (
+                "calm_duplicates_suppressed",
+                "Redeliveries that found their earlier copy",
+                &self.duplicates,
+            ),
+            (
+                "calm_local_deferrals",
+                "Local deliveries deferred for a local reason",
+                &self.local_deferrals,
+            ),
+            (
+                "calm_unroutable_recipients",
+                "Recipients that could not be routed",
+                &self.unroutable,
+            ),
+            (
+                "calm_outbound_attempts",
+                "Outbound connection attempts",
+                &self.outbound_attempts,
+            ),
+            (
+                "calm_remote_deliveries",
+                "Recipients accepted by a remote server",
+                &self.remote_deliveries,
+            ),
+            (
+                "calm_retry_successes",
+                "Remote deliveries that succeeded after at least one deferral",
+                &self.retry_successes,
+            ),
+            (
+                "calm_metrics_unparsed_lines",
+                "Event-log lines that were not a JSON event",
+                &self.unparsed,
+            ),
+        ];
+        for (name, help, counter) in plain {
+            r.register(name, help, counter.clone());
+        }
+        self.register_families(r);
+    }
+
+    fn register_families(&self, r: &mut Registry) {
+        let connections = self.connections.clone();
         r.register(
             "calm_connections",
             "Connections accepted, by listener role",
-            self.connections.clone(),
+            connections,
         );
-        c(
-            r,
-            "calm_messages_accepted",
-            "Messages accepted (250 after DATA)",
-            &self.accepted,
-        );
-        c(
-            r,
-            "calm_messages_accepted_bytes",
-            "Octets of accepted messages",
-            &self.accepted_bytes,
-        );
+        let rejects = self.rejects.clone();
         r.register(
             "calm_smtp_rejects",
             "SMTP 4xx/5xx replies, by command stage and code class",
-            self.rejects.clone(),
+            rejects,
         );
-        c(
-            r,
-            "calm_auth_failures",
-            "Refused credentials (SMTP, POP3, IMAP)",
-            &self.auth_failures,
-        );
+        let verdicts = self.verdicts.clone();
         r.register(
             "calm_policy_verdicts",
             "Policy decisions, by stage, verdict and deciding rule",
-            self.verdicts.clone(),
+            verdicts,
         );
+        let diffs = self.shadow_diffs.clone();
         r.register(
             "calm_policy_shadow_diffs",
             "Decisions where the shadow policy differed, by stage",
-            self.shadow_diffs.clone(),
+            diffs,
         );
-        c(
-            r,
-            "calm_local_deliveries",
-            "Copies written to local mailboxes",
-            &self.local_deliveries,
-        );
-        c(
-            r,
-            "calm_duplicates_suppressed",
-            "Redeliveries that found their earlier copy",
-            &self.duplicates,
-        );
-        c(
-            r,
-            "calm_local_deferrals",
-            "Local deliveries deferred for a local reason",
-            &self.local_deferrals,
-        );
-        c(
-            r,
-            "calm_unroutable_recipients",
-            "Recipients that could not be routed",
-            &self.unroutable,
-        );
-        c(
-            r,
-            "calm_outbound_attempts",
-            "Outbound connection attempts",
-            &self.outbound_attempts,
-        );
-        c(
-            r,
-            "calm_remote_deliveries",
-            "Recipients accepted by a remote server",
-            &self.remote_deliveries,
-        );
-        c(
-            r,
-            "calm_retry_successes",
-            "Remote deliveries that succeeded after at least one deferral",
-            &self.retry_successes,
-        );
+        let deferrals = self.deferrals.clone();
         r.register(
             "calm_outbound_deferrals",
             "Temporary outbound failures, by reply code and top domain",
-            self.deferrals.clone(),
+            deferrals,
         );
+        let bounces = self.bounces.clone();
         r.register(
             "calm_outbound_bounces",
             "Permanent outbound failures, by RFC 3463 class.subject",
-            self.bounces.clone(),
-        );
-        c(
-            r,
-            "calm_metrics_unparsed_lines",
-            "Event-log lines that were not a JSON event",
-            &self.unparsed,
+            bounces,
         );
     }
 

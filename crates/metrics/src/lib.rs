@@ -19,6 +19,10 @@
 //! [`TOP_DOMAINS`] by pending recipients in the last scan (else `other`), and every other label
 //! value taken from a line is capped in length, character set and number of distinct values.
 //!
+//! Wiring, in the binary: open the event log with
+//! `calm_eventlog::EventLog::open_observed(path, Box::new(move |line| m.observe_line(line)))`
+//! and spawn `calm_metrics::serve(admin_listener, metrics, data_dir.join("spool/outbound"))`.
+//!
 //! What it deliberately does not do: read or tail the event-log file (the binary passes lines
 //! in), keep per-message state, or authenticate scrapers (bind the admin listener to loopback).
 //!

@@ -169,3 +169,57 @@ pub fn disk_usage(dir: &Path) -> u64 {
     }
     total
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(AgeStats::from_ages(vec![]), AgeStats::default());
+        let one = AgeStats::from_ages(vec![7]);
+        assert_eq!(
+            one,
+            AgeStats {
+                p50: 7,
+                p95: 7,
+                max: 7
+            }
+        );
+        // 1..=20: P50 is the 10th value, P95 the 19th.
+        let twenty = AgeStats::from_ages((1..=20).rev().collect());
+        assert_eq!(
+            twenty,
+            AgeStats {
+                p50: 10,
+                p95: 19,
+                max: 20
+            }
+        );
+        let two = AgeStats::from_ages(vec![100, 1]);
+        assert_eq!(
+            two,
+            AgeStats {
+                p50: 1,
+                p95: 100,
+                max: 100
+            }
+        );
+    }
+
+    #[test]
+    fn top_domains_break_ties_by_name_and_merge_the_rest() {
+        let mut by = HashMap::new();
+        for i in 0..TOP_DOMAINS + 2 {
+            by.insert(format!("d{i:02}.example"), vec![1]);
+        }
+        by.insert(OTHER.to_string(), vec![5, 6]);
+        let top = top_domains(by);
+        assert_eq!(top.len(), TOP_DOMAINS + 1);
+        assert_eq!(top[0].domain, "d00.example");
+        let other = top
+            .last()
+            .map(|d| (d.domain.as_str(), d.pending, d.age.max));
+        assert_eq!(other, Some((OTHER, 4, 6)));
+    }
+}

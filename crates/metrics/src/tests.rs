@@ -407,14 +407,63 @@ fn every_metric_is_present_before_any_event() {
     let t = Metrics::new().render();
     for name in [
         "calm_messages_accepted_total",
+        "calm_messages_accepted_bytes_total",
         "calm_auth_failures_total",
         "calm_local_deliveries_total",
+        "calm_duplicates_suppressed_total",
+        "calm_local_deferrals_total",
+        "calm_unroutable_recipients_total",
+        "calm_outbound_attempts_total",
         "calm_remote_deliveries_total",
         "calm_retry_successes_total",
-        "calm_outbound_attempts_total",
+        "calm_metrics_unparsed_lines_total",
         "calm_queue_messages",
+        "calm_queue_pending_recipients",
+        "calm_queue_held_messages",
+        "calm_queue_unreadable_files",
         "calm_spool_disk_usage_bytes",
+        "calm_queue_scans_total",
     ] {
         assert_eq!(sample(&t, name), Some(0.0), "{name} in {t}");
+    }
+}
+
+#[test]
+fn label_families_have_their_type_once_they_have_a_sample() {
+    // prometheus-client leaves a family out until it has a series; feed one of each.
+    let m = Metrics::new();
+    for l in [
+        r#"{"event":"connect","role":"mx"}"#,
+        r#"{"event":"reject","stage":"RCPT","code":550}"#,
+        r#"{"event":"verdict","stage":"rcpt","verdict":"pass","rule":"r"}"#,
+        r#"{"event":"shadow_diff","stage":"rcpt"}"#,
+        r#"{"event":"deferred","code":451,"domain":"a.example"}"#,
+        r#"{"event":"bounced","class":5,"subject":7}"#,
+    ] {
+        m.observe_line(l.as_bytes());
+    }
+    let age = AgeStats::default();
+    let domains = vec![DomainStats {
+        domain: "a.example".into(),
+        pending: 1,
+        age,
+    }];
+    m.set_queue(QueueSnapshot {
+        domains,
+        ..QueueSnapshot::default()
+    });
+    let t = m.render();
+    for family in [
+        "calm_connections counter",
+        "calm_smtp_rejects counter",
+        "calm_policy_verdicts counter",
+        "calm_policy_shadow_diffs counter",
+        "calm_outbound_deferrals counter",
+        "calm_outbound_bounces counter",
+        "calm_queue_age_seconds gauge",
+        "calm_queue_domain_pending_recipients gauge",
+        "calm_queue_domain_age_seconds gauge",
+    ] {
+        assert!(t.contains(&format!("# TYPE {family}\n")), "{family} in {t}");
     }
 }
