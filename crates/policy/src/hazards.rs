@@ -17,10 +17,11 @@ use std::path::PathBuf;
 pub use calm_config::Severity;
 
 use crate::action::{AccessAction, Action};
-use crate::check::{Check, Cond, Lookup};
+use crate::check::{AuthMethod, Check, Cond, Lookup};
 use crate::facts::Tables;
 use crate::policy::{Policy, Rule};
 use crate::stage::Stage;
+use crate::verdicts::{AuthResult, DmarcPolicy};
 use relations::{contradicts, covers};
 
 /// What kind of hazard a [`Hazard`] is.
@@ -50,7 +51,15 @@ pub enum HazardKind {
     OpenRelay,
     /// A list or map is declared but no rule uses it.
     Unused,
+    /// A rule rejects on an uncertain signal: a content score below
+    /// [`HIGH_SPAM_SCORE`], or an SPF, DKIM or DMARC failure that forwarding and mailing
+    /// lists cause for legitimate mail.
+    UncertainReject,
 }
+
+/// Content scores at least this high may reject without a warning: the operator set a
+/// high threshold explicitly.
+pub const HIGH_SPAM_SCORE: f64 = 15.0;
 
 /// One warning about a policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,12 +155,40 @@ impl Hazards<'_> {
                 }
             }
         }
+        if matches!(rule.action, Action::Reject(_)) {
+            self.uncertain_reject(rule);
+        }
         for cond in rule.conds.iter().filter(|c| !c.negate) {
             self.impossible(rule, cond);
             self.needs_config(rule, cond);
             if let Check::RcptUnknown(t) | Check::RcptTablesIncomplete(t) = cond.check {
                 self.validation_tables(rule, cond, t);
             }
+        }
+    }
+
+    /// The lesson of the seed: reject only on high-confidence signals.
+    fn uncertain_reject(&mut self, rule: &Rule) {
+        let enforced = positive(rule).any(|c| *c == Check::DmarcPolicy(DmarcPolicy::Reject));
+        for cond in rule.conds.iter().filter(|c| !c.negate) {
+            let why = match &cond.check {
+                Check::SpamScore(cmp) if cmp.limit < HIGH_SPAM_SCORE => format!(
+                    "a content score below {HIGH_SPAM_SCORE} is uncertain; tag or quarantine instead, or raise the threshold"
+                ),
+                Check::Auth(AuthMethod::Spf | AuthMethod::Dkim, r) if !r.contains(&AuthResult::Pass) => {
+                    "forwarding breaks SPF and mailing lists break DKIM for legitimate mail; tag instead".to_owned()
+                }
+                Check::Auth(AuthMethod::Dmarc, r) if r.contains(&AuthResult::Fail) && !enforced => {
+                    "DMARC failures are only the domain owner's to refuse: add `dmarc_policy reject`, or quarantine".to_owned()
+                }
+                _ => continue,
+            };
+            let msg = format!(
+                "rule `{}` rejects on `{}`: {why}",
+                rule.meta.name(),
+                cond.text
+            );
+            self.warn(HazardKind::UncertainReject, rule.meta.line(), msg);
         }
     }
 

@@ -79,7 +79,7 @@ mod verdicts;
 pub use context::Context;
 pub use error::{PolicyError, Problem};
 pub use facts::{Facts, Rcpt, RcptStatus, Rdns, Role, Sender, Tables};
-pub use hazards::{Hazard, HazardKind, Severity};
+pub use hazards::{HIGH_SPAM_SCORE, Hazard, HazardKind, Severity};
 pub use limiter::{Limiter, LimiterSettings};
 pub use load::ReadFile;
 pub use policy::Policy;

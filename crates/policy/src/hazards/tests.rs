@@ -339,3 +339,47 @@ fn diagnostics_match_calm_check() {
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(d.to_string(), h.to_string());
 }
+
+#[test]
+fn rejecting_on_uncertain_signals_is_a_hazard() {
+    let rule = |cond: &str| {
+        format!("[[data]]\nname = \"r\"\nif = {cond}\naction = \"reject 554 5.7.1 no\"\n{RELAY}")
+    };
+    for cond in [
+        "\"spam_score >= 8\"",
+        "\"spf fail\"",
+        "\"dkim fail permerror\"",
+        "\"dmarc fail\"",
+        "[\"dmarc fail\", \"dmarc_policy quarantine\"]",
+    ] {
+        let found = hazards_with(&rule(cond), &[], &Context::default());
+        assert!(
+            found
+                .iter()
+                .any(|h| h.kind == HazardKind::UncertainReject && h.line == Some(1)),
+            "{cond}: {found:#?}"
+        );
+    }
+    for cond in [
+        "\"spam_score >= 15\"",
+        "\"gtube\"",
+        "\"malware\"",
+        "[\"dmarc fail\", \"dmarc_policy reject\"]",
+        "\"spf pass\"",
+    ] {
+        let found = hazards_with(&rule(cond), &[], &Context::default());
+        assert!(
+            !found.iter().any(|h| h.kind == HazardKind::UncertainReject),
+            "{cond}: {found:#?}"
+        );
+    }
+    // Tagging and quarantining on the same signals is what they are for.
+    let text = format!(
+        "[[data]]\nname = \"q\"\nif = \"spam_score >= 5\"\naction = \"quarantine\"\n{RELAY}"
+    );
+    assert!(
+        !kinds(&text)
+            .iter()
+            .any(|(k, _)| *k == HazardKind::UncertainReject)
+    );
+}
