@@ -318,6 +318,8 @@ fn hostile_lines_never_panic_nor_add_series() {
         br#"{"event":"reject","stage":"R C\"PT","code":550}"#.to_vec(),
         long_rule.into_bytes(),
         br#"{"event":"some_future_event","x":1}"#.to_vec(),
+        // Nesting past serde_json's recursion limit must be an error, not a stack overflow.
+        format!(r#"{{"event":"connect","x":{}"#, "[".repeat(100_000)).into_bytes(),
     ];
     for l in &hostile {
         m.observe_line(l);
@@ -325,7 +327,7 @@ fn hostile_lines_never_panic_nor_add_series() {
     let t = m.render();
     assert_eq!(
         sample(&t, "calm_metrics_unparsed_lines_total"),
-        Some(11.0),
+        Some(12.0),
         "{t}"
     );
     assert!(!t.contains("fake_metric"), "{t}");
@@ -466,4 +468,29 @@ fn label_families_have_their_type_once_they_have_a_sample() {
     ] {
         assert!(t.contains(&format!("# TYPE {family}\n")), "{family} in {t}");
     }
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let m = Metrics::new();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    m.observe_line(br#"{"event":"delivered_remote","attempts":2}"#);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let t = m.render();
+    assert_eq!(
+        sample(&t, "calm_remote_deliveries_total"),
+        Some(4000.0),
+        "{t}"
+    );
+    assert_eq!(sample(&t, "calm_retry_successes_total"), Some(4000.0));
 }
