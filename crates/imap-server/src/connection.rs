@@ -197,6 +197,12 @@ impl<B: Backend> Connection<B> {
                         return Exit::Closed(reason);
                     }
                 }
+                // Many pipelined commands must not pile up output in memory.
+                if out.len() >= 64 * 1024
+                    && let Err(reason) = self.flush(stream, &mut out).await
+                {
+                    return Exit::Closed(reason);
+                }
                 if self.errors >= self.shared.settings.max_errors {
                     out.extend_from_slice(b"* BYE Too many errors\r\n");
                     let _ = self.flush(stream, &mut out).await;
@@ -245,7 +251,7 @@ impl<B: Backend> Connection<B> {
                 }
                 Ok(Err(e)) => return Err(format!("read error: {e}")),
                 Err(_) if self.idling.is_some() && tokio::time::Instant::now() < deadline => {
-                    let outcome = self.in_session(|s, out| s.poll(out)).await;
+                    let outcome = self.in_session(|s, out| s.poll_if_changed(out)).await;
                     if let Some(bytes) = outcome.as_ref().map(|(b, _)| b) {
                         out.extend_from_slice(bytes);
                     }

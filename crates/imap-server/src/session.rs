@@ -2,6 +2,10 @@
 //! blocking thread because the store does blocking file I/O, and writes its responses into
 //! a buffer the connection sends.
 
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
 use calm_imap_proto::{Command, CommandBody, Flag, SequenceSet};
 use calm_mailstore::{Changes, Error, Flags, Mailbox, Store, Uid};
 
@@ -35,6 +39,27 @@ pub(crate) struct Session {
     pub saved: Vec<Uid>,
     /// Where a long response sends its output early, in chunks (set by the connection).
     pub sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// The directory modification times at the last IDLE poll.
+    seen_stamp: Option<[SystemTime; 2]>,
+}
+
+/// The mtimes of a Maildir's `cur/` and `new/`.
+fn dir_stamp(dir: &Path) -> Option<[SystemTime; 2]> {
+    let mtime = |sub: &str| fs::metadata(dir.join(sub)).and_then(|m| m.modified()).ok();
+    Some([mtime("cur")?, mtime("new")?])
+}
+
+/// True if either time is within the last two seconds: on file systems with coarse
+/// timestamps a change in the same tick as our last look would not move the mtime, so such
+/// fresh directories are always rescanned.
+fn recent(stamp: Option<[SystemTime; 2]>) -> bool {
+    let now = SystemTime::now();
+    stamp.is_none_or(|times| {
+        times.iter().any(|t| {
+            now.duration_since(*t)
+                .map_or(true, |d| d < Duration::from_secs(2))
+        })
+    })
 }
 
 /// The flags calm can store (RFC 3501 §2.3.2), with `$Forwarded` for the Maildir `P` flag.
@@ -131,6 +156,7 @@ impl Session {
             rev2: false,
             saved: Vec::new(),
             sink: None,
+            seen_stamp: None,
         }
     }
 
@@ -161,6 +187,22 @@ impl Session {
         }
         out.extend_from_slice(&tagged);
         outcome
+    }
+
+    /// The IDLE poll: like [`Session::poll`], but skipped while the Maildir's `cur/` and
+    /// `new/` directories are unchanged, so a thousand idle sessions do not rescan their
+    /// mailboxes every second. Every change by delivery, expunge or a flag change renames or
+    /// creates a file there, which updates the directory's mtime.
+    pub(crate) fn poll_if_changed(&mut self, out: &mut Vec<u8>) -> Outcome {
+        let Some(selected) = self.selected.as_ref() else {
+            return Outcome::Continue;
+        };
+        let stamp = dir_stamp(selected.mailbox.path());
+        if stamp.is_some() && stamp == self.seen_stamp && !recent(stamp) {
+            return Outcome::Continue;
+        }
+        self.seen_stamp = stamp;
+        self.poll(out)
     }
 
     /// Picks up changes by others and writes EXPUNGE/EXISTS/FETCH for them.

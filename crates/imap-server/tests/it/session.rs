@@ -292,3 +292,30 @@ async fn large_fetch_is_streamed_in_order() {
     let r = c.command("c NOOP").await;
     assert_eq!(r, ["c OK NOOP completed"]);
 }
+
+#[tokio::test]
+async fn idle_notices_changes_after_the_mailbox_went_quiet() {
+    let server = start().await;
+    server.deliver("bob@example.test", &[MSG1]);
+    let mut a = server.bob().await;
+    a.command("a1 SELECT INBOX").await;
+    a.send(b"a2 IDLE\r\n").await;
+    assert_eq!(a.line().await.unwrap(), "+ idling");
+    // Past the two-second window in which every poll rescans: now only a changed
+    // directory triggers a scan, and a delivery must change it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.deliver("bob@example.test", &[MSG2]);
+    assert_eq!(a.line().await.unwrap(), "* 2 EXISTS");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut b = server.bob().await;
+    b.command("b1 SELECT INBOX").await;
+    b.command("b2 STORE 1 +FLAGS (\\Deleted)").await;
+    assert_eq!(
+        a.line().await.unwrap(),
+        "* 1 FETCH (UID 1 FLAGS (\\Deleted))"
+    );
+    b.command("b3 EXPUNGE").await;
+    assert_eq!(a.line().await.unwrap(), "* 1 EXPUNGE");
+    a.send(b"DONE\r\n").await;
+    assert_eq!(a.line().await.unwrap(), "a2 OK IDLE terminated");
+}
