@@ -280,6 +280,48 @@ mod tests {
         assert_eq!(frames(&mut f), [Frame::Fatal { tag: "t4".into() }]);
     }
 
+    proptest::proptest! {
+        /// However the input is cut into reads, the same commands come out, in order.
+        #[test]
+        fn split_invariance(cuts in proptest::collection::vec(1usize..40, 1..30)) {
+            let input: &[u8] = b"a LOGIN {3}\r\nbob {6+}\r\nsecret\r\nb NOOP\r\nc APPEND x {5}\r\nab\r\nc\r\n";
+            let mut f = Framer::default();
+            let mut got = Vec::new();
+            let mut rest = input;
+            for cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (head, tail) = rest.split_at((*cut).min(rest.len()));
+                f.push(head);
+                rest = tail;
+                got.extend(frames(&mut f));
+            }
+            let commands: Vec<Frame> = got.into_iter().filter(|x| *x != Frame::Continue).collect();
+            proptest::prop_assert_eq!(commands, vec![
+                Frame::Command(b"a LOGIN {3}\r\nbob {6+}\r\nsecret\r\n".to_vec()),
+                Frame::Command(b"b NOOP\r\n".to_vec()),
+                Frame::Command(b"c APPEND x {5}\r\nab\r\nc\r\n".to_vec()),
+            ]);
+        }
+
+        /// Arbitrary bytes never panic the framer and never grow it past the limits.
+        #[test]
+        fn arbitrary_input(chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 0..20)) {
+            let limits = Limits { max_line: 50, max_literal: 30, max_command: 100 };
+            let mut f = Framer::new(limits);
+            for chunk in chunks {
+                f.push(&chunk);
+                while let Some(frame) = f.next_frame() {
+                    if let Frame::Command(c) = frame {
+                        proptest::prop_assert!(c.len() <= 100);
+                    }
+                }
+                proptest::prop_assert!(f.buf.len() <= 64 + 100);
+            }
+        }
+    }
+
     #[test]
     fn overlong_line_is_skipped() {
         let limits = Limits {
