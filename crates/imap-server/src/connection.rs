@@ -51,7 +51,7 @@ pub(crate) struct Connection<B> {
     session: Option<Session>,
     user: Option<String>,
     /// An AUTHENTICATE waiting for the client's response line.
-    pending_auth: Option<(String, Authenticator)>,
+    pending_auth: Option<(String, Authenticator, Mechanism)>,
     /// The tag of a running IDLE.
     idling: Option<String>,
     errors: u32,
@@ -313,8 +313,8 @@ impl<B: Backend> Connection<B> {
     }
 
     async fn on_line(&mut self, bytes: Vec<u8>, out: &mut Vec<u8>) -> Flow {
-        if let Some((tag, auth)) = self.pending_auth.take() {
-            return self.auth_step(tag, auth, &bytes, out).await;
+        if let Some((tag, auth, mech)) = self.pending_auth.take() {
+            return self.auth_step(tag, (auth, mech), &bytes, out).await;
         }
         if let Some(tag) = self.idling.take() {
             // RFC 2177 §3: the client ends IDLE with "DONE".
@@ -500,25 +500,25 @@ impl<B: Backend> Connection<B> {
         };
         let mut auth = Authenticator::new(mech);
         let step = auth.start(initial.as_deref());
-        self.auth_result(tag, auth, step, out).await
+        self.auth_result(tag, (auth, mech), step, out).await
     }
 
     async fn auth_step(
         &mut self,
         tag: String,
-        mut auth: Authenticator,
+        (mut auth, mech): (Authenticator, Mechanism),
         line: &[u8],
         out: &mut Vec<u8>,
     ) -> Flow {
         let line = String::from_utf8_lossy(line.trim_ascii()).into_owned();
         let step = auth.step(&line);
-        self.auth_result(tag, auth, step, out).await
+        self.auth_result(tag, (auth, mech), step, out).await
     }
 
     async fn auth_result(
         &mut self,
         tag: String,
-        auth: Authenticator,
+        (auth, mech): (Authenticator, Mechanism),
         step: Result<Step, calm_sasl::SaslError>,
         out: &mut Vec<u8>,
     ) -> Flow {
@@ -527,10 +527,10 @@ impl<B: Backend> Connection<B> {
                 out.extend_from_slice(
                     format!("+ {}\r\n", calm_sasl::encode(&challenge)).as_bytes(),
                 );
-                self.pending_auth = Some((tag, auth));
+                self.pending_auth = Some((tag, auth, mech));
                 Flow::Continue
             }
-            Ok(Step::Done(creds)) => self.login(&tag, creds, "PLAIN", out).await,
+            Ok(Step::Done(creds)) => self.login(&tag, creds, mech.name(), out).await,
             Err(calm_sasl::SaslError::Cancelled) => {
                 out.extend_from_slice(format!("{tag} BAD Authentication cancelled\r\n").as_bytes());
                 Flow::Continue
