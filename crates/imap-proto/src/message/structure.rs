@@ -72,12 +72,22 @@ fn one_address(out: &mut Vec<u8>, name: Option<&str>, address: Option<&str>) {
         None => (address, None),
     };
     out.push(b'(');
-    nstring(out, name.map(str::as_bytes));
+    // mail-parser hands back decoded names; IMAP4rev1 clients expect the header's 7-bit
+    // form, so non-ASCII names go out as one RFC 2047 encoded word again.
+    let encoded = name.filter(|n| !n.is_ascii()).map(encoded_word);
+    nstring(out, encoded.as_deref().or(name).map(str::as_bytes));
     out.extend_from_slice(b" NIL ");
     nstring(out, mailbox.map(str::as_bytes));
     out.push(b' ');
     nstring(out, host.map(str::as_bytes));
     out.push(b')');
+}
+
+/// `=?utf-8?b?...?=` (RFC 2047 §4.1).
+fn encoded_word(text: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("=?utf-8?b?{b64}?=")
 }
 
 /// Writes BODYSTRUCTURE (`ext: true`) or BODY (`false`) of a message.
@@ -241,6 +251,11 @@ mod tests {
         assert_eq!(
             text(|o| envelope(o, msg)),
             "(\"Mon, 7 Feb 1994 21:52:25 -0800\" \"afternoon meeting\" ((\"Fred Foobar\" NIL \"foobar\" \"Blurdybloop.example\")) ((\"Fred Foobar\" NIL \"foobar\" \"Blurdybloop.example\")) ((\"Fred Foobar\" NIL \"foobar\" \"Blurdybloop.example\")) ((NIL NIL \"mooch\" \"owatagu.example\")) NIL NIL NIL \"<B27397-0100000@Blurdybloop.example>\")"
+        );
+        let encoded = b"From: =?iso-8859-1?q?J=F6rg?= <j@example.test>\r\n\r\n";
+        assert!(
+            text(|o| envelope(o, encoded))
+                .contains("((\"=?utf-8?b?SsO2cmc=?=\" NIL \"j\" \"example.test\"))")
         );
         assert_eq!(
             text(|o| envelope(o, b"garbage")),

@@ -84,3 +84,29 @@ fn binary_undoes_transfer_encodings() {
     assert_eq!(decode_qp(b"a=\nb=zz="), b"ab=zz=");
     assert_eq!(decode_base64(b"QUJD\r\nRA"), b"ABCD");
 }
+
+#[test]
+fn nested_message_parts() {
+    let msg = b"Content-Type: multipart/mixed; boundary=xx\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nouter\r\n--xx\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nFrom: a@example.test\r\n\r\ninner body\r\n--xx--\r\n";
+    let header = Section {
+        part: vec![2],
+        text: Some(SectionText::Header),
+    };
+    assert_eq!(
+        section(msg, &header).unwrap(),
+        b"Subject: inner\r\nFrom: a@example.test\r\n\r\n"
+    );
+    let text = Section {
+        part: vec![2],
+        text: Some(SectionText::Text),
+    };
+    assert_eq!(section(msg, &text).unwrap(), b"inner body");
+    let mut out = Vec::new();
+    structure::body_structure(&mut out, msg, false);
+    let bs = String::from_utf8(out).unwrap();
+    assert!(
+        bs.contains("(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" ")
+            && bs.contains("(NIL \"inner\" ((NIL NIL \"a\" \"example.test\"))"),
+        "{bs}"
+    );
+}
