@@ -16,6 +16,8 @@ command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || need_pkgs+=
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)
 # the mailstore's interop test checks that Dovecot reads what calm writes and vice versa
 command -v doveadm >/dev/null || need_pkgs+=(dovecot-core)
+# the content scanner's tests start a real clamd with a signature database made in the test
+[ -x /usr/sbin/clamd ] || need_pkgs+=(clamav-daemon)
 if ((${#need_pkgs[@]})); then
   echo "== installing test tools: ${need_pkgs[*]}"
   if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install ${need_pkgs[*]}" >&2; exit 1; fi

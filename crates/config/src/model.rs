@@ -42,6 +42,8 @@ pub struct Config {
     pub outbound: Outbound,
     /// Tuning of the durable spool that holds accepted mail until it is delivered.
     pub spool: Spool,
+    /// The admin HTTP listener: Prometheus `/metrics` and `/healthz`.
+    pub admin: Admin,
     /// Logging: the structured event log and the diagnostic log.
     pub log: Log,
     /// Where this configuration came from; used only for diagnostics (file and line).
@@ -63,6 +65,7 @@ impl Default for Config {
             limits: Limits::default(),
             policy: Policy::default(),
             outbound: Outbound::default(),
+            admin: Admin::default(),
             spool: Spool::default(),
             log: Log::default(),
             origin: Origin::default(),
@@ -427,6 +430,27 @@ impl Default for Outbound {
             warn_after_secs: 4 * 3600,
             destination_concurrency: 10,
             messages_per_connection: 100,
+        }
+    }
+}
+
+/// The admin HTTP listener: Prometheus metrics (`/metrics`, derived from the event log, plus
+/// queue age percentiles from a scan of the queue) and a health check (`/healthz`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Admin {
+    /// Serve it at all.
+    pub enabled: bool,
+    /// Where to listen. Keep it on loopback or a management network: it needs no password.
+    #[schemars(extend("format" = "socket-address"))]
+    pub address: SocketAddr,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            address: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8025)),
         }
     }
 }

@@ -65,7 +65,12 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         None
     };
     super::devuser::ensure_users_file(&config)?;
-    let events = EventLog::open(&config.event_log())
+    let metrics = calm_metrics::Metrics::new();
+    let observer = {
+        let metrics = metrics.clone();
+        Box::new(move |line: &[u8]| metrics.observe_line(line))
+    };
+    let events = EventLog::open_observed(&config.event_log(), observer)
         .with_context(|| format!("opening {}", config.event_log().display()))?;
     let directory = Arc::new(LiveDirectory::new(
         Sources::from_config(&config),
@@ -135,6 +140,7 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     let socket = crate::control::socket_path(&data);
     tokio::spawn(control.clone().serve(socket.clone()));
     println!("calm: control socket {}", socket.display());
+    start_admin(&config, &data, metrics).await?;
     let tasks = start_listeners(&config, &smtp, &pop3).await?;
     if let Some((user, password)) = dev_user {
         println!("calm: development user {user} password {password}");
@@ -142,6 +148,32 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     events.log(&serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "builtin": builtin}));
     println!("calm: ready");
     wait(tasks, &control).await
+}
+
+/// The admin HTTP listener (`/metrics`, `/healthz`), when enabled.
+async fn start_admin(
+    config: &Config,
+    data: &Path,
+    metrics: Arc<calm_metrics::Metrics>,
+) -> Result<()> {
+    if !config.admin.enabled {
+        return Ok(());
+    }
+    let address = config.admin.address;
+    let socket = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("admin: cannot listen on {address}"))?;
+    println!(
+        "calm: admin http://{}/metrics and /healthz",
+        socket.local_addr()?
+    );
+    let options = calm_metrics::ServeOptions {
+        outbound_dir: data.join("spool").join("outbound"),
+        spool_dir: data.join("spool"),
+        scan_interval: std::time::Duration::from_secs(5),
+    };
+    tokio::spawn(calm_metrics::serve_with(socket, metrics, options));
+    Ok(())
 }
 
 /// Creates the data directory and says where it is.

@@ -122,6 +122,9 @@ address = "127.0.0.1:0"
 [limits]
 mx_greeting_delay_ms = 0
 
+[admin]
+address = "127.0.0.1:0"
+
 [outbound]
 # Tests never query a real DNS server: the test process serves a few fixed zones on
 # loopback; other domains get no usable answer, so remote mail defers instead of leaving.
@@ -188,7 +191,14 @@ dns_timeout_secs = 1
         let server = Server::start(&["serve", "--config", &self.config()], self.dir.path());
         let mut ports = self.ports.borrow_mut();
         for line in &server.stdout {
-            // "calm: listening NAME 127.0.0.1:PORT (role ...)"
+            // "calm: listening NAME 127.0.0.1:PORT (role ...)", "calm: admin http://ADDR/metrics ..."
+            if let Some(rest) = line.strip_prefix("calm: admin http://") {
+                let port = rest.split('/').next().and_then(|a| a.rsplit(':').next());
+                if let Some(port) = port.and_then(|p| p.parse().ok()) {
+                    ports.insert("admin".to_string(), port);
+                }
+                continue;
+            }
             let mut words = line.split_whitespace().skip(2);
             let (name, addr) = (words.next(), words.next());
             let port = addr

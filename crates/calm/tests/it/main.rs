@@ -7,6 +7,7 @@ mod clients;
 mod crash;
 mod diskfull;
 mod harness;
+mod metrics;
 mod outbound;
 mod policy;
 mod pop3;

@@ -10,7 +10,9 @@ mod markdown;
 
 use serde_json::{Map, Value};
 
-use crate::model::{Accounts, Config, Limits, Listener, Log, Outbound, Policy, Server, Spool, Tls};
+use crate::model::{
+    Accounts, Admin, Config, Limits, Listener, Log, Outbound, Policy, Server, Spool, Tls,
+};
 
 pub use example::example_toml;
 pub use markdown::markdown_reference;
@@ -61,6 +63,7 @@ fn key_order(def: &str) -> Option<&'static [&'static str]> {
         "Limits" => fields::names::<Limits>(),
         "Policy" => fields::names::<Policy>(),
         "Outbound" => fields::names::<Outbound>(),
+        "Admin" => fields::names::<Admin>(),
         "Spool" => fields::names::<Spool>(),
         "Log" => fields::names::<Log>(),
         _ => return None,

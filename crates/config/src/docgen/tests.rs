@@ -82,7 +82,8 @@ fn every_section_and_key_is_documented() {
     assert_eq!(
         names,
         [
-            "server", "listener", "tls", "accounts", "limits", "policy", "outbound", "spool", "log"
+            "server", "listener", "tls", "accounts", "limits", "policy", "outbound", "spool",
+            "admin", "log"
         ]
     );
     for section in &reference.sections {
