@@ -146,7 +146,10 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let observer: Observer = Box::new(move |line| drop(tx.send(line.to_vec())));
         let log = EventLog::open_observed(&dir.path().join("e.jsonl"), observer).unwrap();
-        log.log(&Ev::Accepted { queue_id: "Q7".into(), size: 1 });
+        log.log(&Ev::Accepted {
+            queue_id: "Q7".into(),
+            size: 1,
+        });
         let line = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(value["queue_id"], "Q7");
