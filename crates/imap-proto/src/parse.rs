@@ -389,6 +389,32 @@ fn command_body(c: &mut Cursor<'_>) -> Res<CommandBody> {
     if let Some(body) = simple {
         return Ok(body);
     }
+    const WITH_ARGUMENTS: [&str; 21] = [
+        "UID",
+        "LOGIN",
+        "AUTHENTICATE",
+        "SELECT",
+        "EXAMINE",
+        "CREATE",
+        "DELETE",
+        "RENAME",
+        "SUBSCRIBE",
+        "UNSUBSCRIBE",
+        "LIST",
+        "LSUB",
+        "STATUS",
+        "APPEND",
+        "ENABLE",
+        "ID",
+        "FETCH",
+        "STORE",
+        "SEARCH",
+        "COPY",
+        "MOVE",
+    ];
+    if !WITH_ARGUMENTS.contains(&name.as_str()) {
+        return Err(format!("unknown command {name}"));
+    }
     if name == "UID" {
         c.sp()?;
         let name = c.atom()?.to_ascii_uppercase();

@@ -6,3 +6,4 @@ mod harness;
 mod hostile;
 mod mbsync;
 mod session;
+mod transcripts;
