@@ -130,6 +130,7 @@ impl Framer {
             let Some((n, sync)) = literal_suffix(line) else {
                 let command: Vec<u8> = self.buf.drain(..line_end).collect();
                 self.pos = 0;
+                self.release();
                 return Some(Frame::Command(command));
             };
             let too_big =
@@ -150,6 +151,15 @@ impl Framer {
             if sync {
                 return Some(Frame::Continue);
             }
+        }
+    }
+
+    /// After a large command (an APPEND) the buffer keeps its capacity; give most of it back
+    /// so an idle connection stays small.
+    fn release(&mut self) {
+        const KEEP: usize = 16 * 1024;
+        if self.buf.capacity() > 4 * KEEP && self.buf.len() <= KEEP {
+            self.buf.shrink_to(KEEP);
         }
     }
 
@@ -320,6 +330,16 @@ mod tests {
                 proptest::prop_assert!(f.buf.len() <= 64 + 100);
             }
         }
+    }
+
+    #[test]
+    fn gives_memory_back_after_a_large_literal() {
+        let mut f = Framer::default();
+        f.push(b"a APPEND x {1000000+}\r\n");
+        f.push(&vec![b'x'; 1_000_000]);
+        f.push(b"\r\n");
+        assert!(matches!(frames(&mut f)[..], [Frame::Command(_)]));
+        assert!(f.buf.capacity() <= 16 * 1024, "{}", f.buf.capacity());
     }
 
     #[test]

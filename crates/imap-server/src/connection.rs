@@ -288,6 +288,10 @@ impl<B: Backend> Connection<B> {
             Err(_) => Err("write timeout".to_owned()),
         };
         out.clear();
+        // A big response (FETCH chunks) must not leave an idle connection holding its buffer.
+        if out.capacity() > 64 * 1024 {
+            out.shrink_to(16 * 1024);
+        }
         result
     }
 
