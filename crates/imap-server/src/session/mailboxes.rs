@@ -80,6 +80,14 @@ impl Session {
             entry.exists = true;
             entry.special = info.special_use;
         }
+        // RFC 5258 §3.1: subscriptions to mailboxes that no longer exist are still listed
+        // for LSUB and LIST (SUBSCRIBED), as \NonExistent.
+        for name in &subscribed {
+            entries.entry(name.clone()).or_insert_with(|| Entry {
+                gone: true,
+                ..Entry::default()
+            });
+        }
         let names: Vec<String> = entries.keys().cloned().collect();
         for name in &names {
             let has_children = names.iter().any(|n| is_child(n, name));
@@ -114,6 +122,9 @@ impl Session {
         if subscribed_only && !entry.subscribed {
             // RFC 3501 §6.3.9: LSUB shows a non-subscribed parent of subscribed children
             // only with %; calm keeps it simple and lists subscribed names only.
+            return false;
+        }
+        if !subscribed_only && entry.gone && !entry.children {
             return false;
         }
         !(cmd.special_use_only && entry.special.is_none())
@@ -195,6 +206,8 @@ impl Session {
 #[derive(Debug, Default)]
 struct Entry {
     exists: bool,
+    /// Only known from the subscriptions file.
+    gone: bool,
     children: bool,
     subscribed: bool,
     special: Option<SpecialUse>,
@@ -223,7 +236,9 @@ fn is_child(name: &str, parent: &str) -> bool {
 
 fn write_list_entry(out: &mut Vec<u8>, cmd: &ListCommand, name: &str, entry: &Entry, utf8: bool) {
     let mut attrs: Vec<&str> = Vec::new();
-    if !entry.exists {
+    if entry.gone && !entry.children && !cmd.lsub {
+        attrs.push("\\NonExistent");
+    } else if !entry.exists {
         attrs.push("\\Noselect");
     }
     attrs.push(if entry.children {
@@ -234,7 +249,8 @@ fn write_list_entry(out: &mut Vec<u8>, cmd: &ListCommand, name: &str, entry: &En
     if let Some(special) = entry.special {
         attrs.push(special.attribute());
     }
-    if entry.subscribed && cmd.return_subscribed {
+    // RFC 5258 §3.1: the SUBSCRIBED selection option implies RETURN (SUBSCRIBED).
+    if entry.subscribed && (cmd.return_subscribed || cmd.subscribed_only) {
         attrs.push("\\Subscribed");
     }
     let verb = if cmd.lsub { "LSUB" } else { "LIST" };

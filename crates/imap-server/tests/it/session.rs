@@ -319,3 +319,30 @@ async fn idle_notices_changes_after_the_mailbox_went_quiet() {
     a.send(b"DONE\r\n").await;
     assert_eq!(a.line().await.unwrap(), "a2 OK IDLE terminated");
 }
+
+#[tokio::test]
+async fn subscriptions_outlive_their_mailboxes() {
+    let server = start().await;
+    let mut c = server.bob().await;
+    c.command("a CREATE Old").await;
+    c.command("b SUBSCRIBE Old").await;
+    c.command("c DELETE Old").await;
+    let r = c.command("d LSUB \"\" Old").await;
+    assert_eq!(
+        r,
+        [
+            "* LSUB (\\Noselect \\HasNoChildren) \".\" \"Old\"",
+            "d OK LSUB completed"
+        ]
+    );
+    let r = c.command("e LIST (SUBSCRIBED) \"\" O*").await;
+    assert_eq!(
+        r,
+        [
+            "* LIST (\\NonExistent \\HasNoChildren \\Subscribed) \".\" \"Old\"",
+            "e OK LIST completed"
+        ]
+    );
+    let r = c.command("f LIST \"\" O*").await;
+    assert_eq!(r, ["f OK LIST completed"]);
+}
