@@ -15,7 +15,7 @@ use tokio::time::timeout;
 use crate::backend::Backend;
 use crate::event::ImapEvent;
 use crate::server::{Role, Shared};
-use crate::session::{Outcome, Session};
+use crate::session::{Activity, Outcome, Session};
 
 /// How a conversation on one stream ended.
 enum Exit {
@@ -456,6 +456,7 @@ impl<B: Backend> Connection<B> {
             return Flow::Close("internal error".to_owned());
         };
         self.session = Some(session);
+        self.report_activity();
         if let Some(reason) = failed {
             return Flow::Close(reason);
         }
@@ -598,6 +599,37 @@ impl<B: Backend> Connection<B> {
                 );
                 Flow::Continue
             }
+        }
+    }
+
+    /// Turns what the last command changed into events.
+    fn report_activity(&mut self) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        let activity = std::mem::take(&mut session.activity);
+        let user = self.user.clone().unwrap_or_default();
+        let client_ip = self.client.ip();
+        for a in activity {
+            self.event(match a {
+                Activity::Append {
+                    mailbox,
+                    uid,
+                    octets,
+                } => ImapEvent::Append {
+                    user: user.clone(),
+                    client_ip,
+                    mailbox,
+                    uid,
+                    octets,
+                },
+                Activity::Expunge { mailbox, count } => ImapEvent::Expunge {
+                    user: user.clone(),
+                    client_ip,
+                    mailbox,
+                    count,
+                },
+            });
         }
     }
 

@@ -39,6 +39,30 @@ pub enum ImapEvent {
         /// `LOGIN` or the SASL mechanism.
         mechanism: String,
     },
+    /// A message was added by APPEND.
+    Append {
+        /// The user.
+        user: String,
+        /// Client address.
+        client_ip: IpAddr,
+        /// The mailbox.
+        mailbox: String,
+        /// Its UID there.
+        uid: u32,
+        /// Its size in octets.
+        octets: u64,
+    },
+    /// Messages were removed by EXPUNGE, UID EXPUNGE or CLOSE (not by MOVE, which keeps them).
+    Expunge {
+        /// The user.
+        user: String,
+        /// Client address.
+        client_ip: IpAddr,
+        /// The mailbox.
+        mailbox: String,
+        /// How many messages were removed.
+        count: usize,
+    },
     /// The session ended.
     Disconnect {
         /// The user, if one logged in.

@@ -22,6 +22,19 @@ pub(crate) enum Outcome {
     Close(String),
 }
 
+/// A change to the store worth an event (the connection adds user and address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Activity {
+    /// APPEND stored a message.
+    Append {
+        mailbox: String,
+        uid: Uid,
+        octets: u64,
+    },
+    /// Messages were expunged.
+    Expunge { mailbox: String, count: usize },
+}
+
 /// The selected mailbox.
 pub(crate) struct Selected {
     pub mailbox: Mailbox,
@@ -39,6 +52,8 @@ pub(crate) struct Session {
     pub saved: Vec<Uid>,
     /// Where a long response sends its output early, in chunks (set by the connection).
     pub sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// Changes since the connection last looked, for the event log.
+    pub activity: Vec<Activity>,
     /// The directory modification times at the last IDLE poll.
     seen_stamp: Option<[SystemTime; 2]>,
 }
@@ -156,6 +171,7 @@ impl Session {
             rev2: false,
             saved: Vec::new(),
             sink: None,
+            activity: Vec::new(),
             seen_stamp: None,
         }
     }
@@ -269,9 +285,12 @@ impl Session {
                 {
                     let deleted = deleted_uids(&selected.mailbox, None);
                     // RFC 3501 §6.4.2: no untagged EXPUNGE responses for CLOSE.
-                    if let Err(e) = selected.mailbox.expunge(&deleted) {
-                        store_error(tagged, tag, &e);
-                        return Outcome::Continue;
+                    match selected.mailbox.expunge(&deleted) {
+                        Ok(removed) => self.expunged(selected.mailbox.name(), removed.len()),
+                        Err(e) => {
+                            store_error(tagged, tag, &e);
+                            return Outcome::Continue;
+                        }
                     }
                 }
                 ok(tagged, if expunge { "CLOSE" } else { "UNSELECT" });
@@ -279,6 +298,15 @@ impl Session {
             body => self.message_command(tag, body, out, tagged),
         }
         Outcome::Continue
+    }
+
+    pub(crate) fn expunged(&mut self, mailbox: &str, count: usize) {
+        if count > 0 {
+            self.activity.push(Activity::Expunge {
+                mailbox: mailbox.to_owned(),
+                count,
+            });
+        }
     }
 
     fn select(

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use calm_imap_proto::{CommandBody, ListCommand, StatusItem, encode};
 use calm_mailstore::{Flags, HIERARCHY_SEPARATOR, INBOX, SpecialUse};
 
-use super::{Session, line, store_error, to_flags};
+use super::{Activity, Session, line, store_error, to_flags};
 
 /// Patterns longer than this are refused (matching is O(pattern × name)).
 const MAX_PATTERN: usize = 1024;
@@ -191,13 +191,18 @@ impl Session {
         });
         match mailbox.append(message, flags, date) {
             // RFC 4315 §3: APPENDUID uidvalidity uid.
-            Ok(uid) => line(
-                tagged,
-                &format!(
-                    "{tag} OK [APPENDUID {} {uid}] APPEND completed",
-                    mailbox.uid_validity()
-                ),
-            ),
+            Ok(uid) => {
+                self.activity.push(Activity::Append {
+                    mailbox: mailbox.name().to_owned(),
+                    uid,
+                    octets: message.len() as u64,
+                });
+                let validity = mailbox.uid_validity();
+                line(
+                    tagged,
+                    &format!("{tag} OK [APPENDUID {validity} {uid}] APPEND completed"),
+                );
+            }
             Err(e) => store_error(tagged, tag, &e),
         }
     }

@@ -96,7 +96,9 @@ impl Session {
                     let within = resolve(mailbox, &set, true, saved)?;
                     deleted.retain(|u| within.contains(u));
                 }
-                mailbox.expunge(&deleted).map_err(Failure::Store)?;
+                let removed = mailbox.expunge(&deleted).map_err(Failure::Store)?;
+                let name = mailbox.name().to_owned();
+                self.expunged(&name, removed.len());
                 Ok(String::new())
             }
             _ => Ok(String::new()),

@@ -71,6 +71,16 @@ async fn select_fetch_store_expunge() {
     assert!(r[0].starts_with("l BAD"), "{r:?}");
     let r = c.command("m LOGOUT").await;
     assert_eq!(r, ["* BYE Logging out", "m OK LOGOUT completed"]);
+    let expunges: Vec<ImapEvent> = server
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, ImapEvent::Expunge { .. }))
+        .collect();
+    assert!(
+        matches!(&expunges[..], [ImapEvent::Expunge { user, mailbox, count: 1, .. }]
+            if user == "bob@example.test" && mailbox == "INBOX"),
+        "{expunges:?}"
+    );
 }
 
 #[tokio::test]
@@ -115,6 +125,8 @@ async fn list_create_rename_delete_status_append_copy_move() {
         r[0].starts_with("i OK [APPENDUID ") && r[0].ends_with(" 1] APPEND completed"),
         "{r:?}"
     );
+    assert!(server.events().iter().any(|e| matches!(e,
+        ImapEvent::Append { mailbox, uid: 1, octets: 12, .. } if mailbox == "Archive")));
     let r = c.command("j APPEND Nowhere {1+}\r\nx").await;
     assert!(r[0].starts_with("j NO [TRYCREATE]"), "{r:?}");
     c.command("k SELECT INBOX").await;
