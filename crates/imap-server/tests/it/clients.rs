@@ -173,3 +173,16 @@ async fn curl_imap_starttls_and_imaps() {
     let search = curl(&["-k", "-u", "bob:secret", &url]).await;
     assert_eq!(search.trim_end(), "* SEARCH 1");
 }
+
+#[tokio::test]
+async fn curl_appends_over_imaps() {
+    let server = start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("message.eml");
+    std::fs::write(&file, MSG1).unwrap();
+    let url = format!("imaps://127.0.0.1:{}/Drafts", server.imaps.port());
+    curl(&["-k", "-u", "bob:secret", "-T", file.to_str().unwrap(), &url]).await;
+    let url = format!("imaps://127.0.0.1:{}/Drafts;UID=1", server.imaps.port());
+    let body = curl(&["-k", "-u", "bob:secret", &url]).await;
+    assert_eq!(body.as_bytes(), MSG1);
+}

@@ -108,3 +108,51 @@ async fn unauthenticated_connections_time_out_sooner() {
     let r = c.command("a NOOP").await;
     assert_eq!(r, ["a OK NOOP completed"]);
 }
+
+#[tokio::test]
+async fn authenticate_garbage_cancel_and_failure_limit() {
+    let server = start().await;
+    let mut c = server.tls().await;
+    let r = c.command("a AUTHENTICATE PLAIN !!!notbase64").await;
+    assert!(r[0].starts_with("a BAD"), "{r:?}");
+    c.send(b"b AUTHENTICATE PLAIN\r\n").await;
+    assert_eq!(c.line().await.unwrap(), "+ ");
+    c.send(b"*\r\n").await;
+    assert_eq!(c.line().await.unwrap(), "b BAD Authentication cancelled");
+    let r = c.command("c AUTHENTICATE CRAM-MD5").await;
+    assert_eq!(r, ["c NO Unsupported mechanism"]);
+    // base64("\0bob\0nope"), three times: the third failure ends the connection.
+    for tag in ["d", "e"] {
+        let r = c
+            .command(&format!("{tag} AUTHENTICATE PLAIN AGJvYgBub3Bl"))
+            .await;
+        assert!(
+            r[0].starts_with(&format!("{tag} NO [AUTHENTICATIONFAILED]")),
+            "{r:?}"
+        );
+    }
+    c.send(b"f LOGIN bob nope\r\n").await;
+    let rest = c.rest().await;
+    assert_eq!(
+        rest,
+        "f NO [AUTHENTICATIONFAILED] Authentication failed\r\n* BYE Too many failed logins\r\n"
+    );
+}
+
+#[tokio::test]
+async fn idle_wants_done_and_pipelining_is_answered_in_order() {
+    let server = start().await;
+    let mut c = server.bob().await;
+    c.send(b"a IDLE\r\n").await;
+    assert_eq!(c.line().await.unwrap(), "+ idling");
+    c.send(b"b NOOP\r\n").await;
+    assert_eq!(c.line().await.unwrap(), "a BAD Expected DONE");
+    let mut burst = Vec::new();
+    for i in 0..200 {
+        burst.extend_from_slice(format!("p{i} NOOP\r\n").as_bytes());
+    }
+    c.send(&burst).await;
+    for i in 0..200 {
+        assert_eq!(c.line().await.unwrap(), format!("p{i} OK NOOP completed"));
+    }
+}
