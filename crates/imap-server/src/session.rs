@@ -197,7 +197,7 @@ impl Session {
         if outcome == Outcome::Continue
             && may_sync
             && self.selected.is_some()
-            && let Outcome::Close(reason) = self.poll(out)
+            && let Outcome::Close(reason) = self.poll_if_changed(out)
         {
             return Outcome::Close(reason);
         }
@@ -205,10 +205,11 @@ impl Session {
         outcome
     }
 
-    /// The IDLE poll: like [`Session::poll`], but skipped while the Maildir's `cur/` and
-    /// `new/` directories are unchanged, so a thousand idle sessions do not rescan their
-    /// mailboxes every second. Every change by delivery, expunge or a flag change renames or
-    /// creates a file there, which updates the directory's mtime.
+    /// Like [`Session::poll`], but skipped while the Maildir's `cur/` and `new/`
+    /// directories are unchanged, so a thousand idle sessions do not rescan their mailboxes
+    /// every second and a busy client does not rescan after every command. Every change by
+    /// delivery, expunge or a flag change creates, renames or removes a file there, which
+    /// updates the directory's mtime.
     pub(crate) fn poll_if_changed(&mut self, out: &mut Vec<u8>) -> Outcome {
         let Some(selected) = self.selected.as_ref() else {
             return Outcome::Continue;
@@ -217,7 +218,10 @@ impl Session {
         if stamp.is_some() && stamp == self.seen_stamp && !recent(stamp) {
             return Outcome::Continue;
         }
-        self.seen_stamp = stamp;
+        // Taken before the sync, so any later change moves the mtime past it. A stamp
+        // that is itself fresh proves nothing on a coarse clock (a change in the same tick
+        // leaves it equal), so it is not kept and the next poll scans again.
+        self.seen_stamp = if recent(stamp) { None } else { stamp };
         self.poll(out)
     }
 
@@ -319,6 +323,7 @@ impl Session {
     ) {
         // RFC 5182 §2.1: the saved result does not survive a new selection.
         self.saved.clear();
+        self.seen_stamp = None;
         if self.selected.take().is_some() {
             // RFC 7162 §3.2.11 / RFC 9051 §7.1: the previous mailbox is closed.
             line(out, "* OK [CLOSED] Previous mailbox closed");

@@ -330,6 +330,13 @@ async fn idle_notices_changes_after_the_mailbox_went_quiet() {
     assert_eq!(a.line().await.unwrap(), "* 1 EXPUNGE");
     a.send(b"DONE\r\n").await;
     assert_eq!(a.line().await.unwrap(), "a2 OK IDLE terminated");
+    // The same holds for the check after an ordinary command.
+    let r = a.command("a3 NOOP").await;
+    assert_eq!(r, ["a3 OK NOOP completed"]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.deliver("bob@example.test", &[MSG1]);
+    let r = a.command("a4 NOOP").await;
+    assert_eq!(r, ["* 2 EXISTS", "a4 OK NOOP completed"]);
 }
 
 #[tokio::test]
