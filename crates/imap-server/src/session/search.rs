@@ -139,9 +139,14 @@ fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
         SearchKey::Header(name, needle) => header_matches(c.data(), name, needle),
         SearchKey::Body(needle) => {
             let (_, body) = message::split(c.data());
-            message::contains_ci(body, needle.as_bytes())
+            message::contains_ci(body, needle.as_bytes()) || decoded_text_contains(c.data(), needle)
         }
-        SearchKey::Text(needle) => message::contains_ci(c.data(), needle.as_bytes()),
+        SearchKey::Text(needle) => {
+            let data = c.data();
+            message::contains_ci(data, needle.as_bytes())
+                || decoded_text_contains(data, needle)
+                || header_matches_any(data, needle)
+        }
         SearchKey::Date { cmp, day, sent } => {
             let Some(msg_day) = (if *sent {
                 sent_day(c.data())
@@ -188,6 +193,34 @@ fn header_matches(data: &[u8], name: &str, needle: &str) -> bool {
             && h.value()
                 .as_text()
                 .is_some_and(|t| message::contains_ci(t.as_bytes(), needle.as_bytes()))
+    })
+}
+
+/// RFC 3501 §6.4.4 searches the text, not its transfer encoding: look in the decoded text
+/// parts (quoted-printable, base64, any charset) too, case-insensitively beyond ASCII.
+fn decoded_text_contains(data: &[u8], needle: &str) -> bool {
+    let Some(parsed) = MessageParser::default().parse(data) else {
+        return false;
+    };
+    let needle = needle.to_lowercase();
+    (0..parsed.text_body_count()).any(|i| {
+        parsed
+            .body_text(i)
+            .is_some_and(|text| text.to_lowercase().contains(&needle))
+    })
+}
+
+/// TEXT also covers the header, decoded (RFC 2047 encoded words).
+fn header_matches_any(data: &[u8], needle: &str) -> bool {
+    let (header, _) = message::split(data);
+    let Some(parsed) = MessageParser::default().parse_headers(header) else {
+        return false;
+    };
+    let needle = needle.to_lowercase();
+    parsed.headers().iter().any(|h| {
+        h.value()
+            .as_text()
+            .is_some_and(|t| t.to_lowercase().contains(&needle))
     })
 }
 

@@ -365,3 +365,25 @@ async fn subscriptions_outlive_their_mailboxes() {
     let r = c.command("f LIST \"\" O*").await;
     assert_eq!(r, ["f OK LIST completed"]);
 }
+
+#[tokio::test]
+async fn search_looks_through_transfer_encodings() {
+    let server = start().await;
+    let qp = b"Subject: =?utf-8?q?Caf=C3=A9_menu?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCr=C3=A8me br=C3=BBl=C3=A9e today\r\n";
+    let b64 = b"Subject: plain\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nU2VjcmV0IHJlY2lwZQ==\r\n";
+    server.deliver("bob@example.test", &[qp, b64]);
+    let mut c = server.bob().await;
+    c.command("a SELECT INBOX").await;
+    let r = c
+        .command("b SEARCH CHARSET UTF-8 BODY {15+}\r\nCR\u{c8}ME BR\u{db}L\u{c9}E")
+        .await;
+    assert_eq!(r[0], "* SEARCH 1", "{r:?}");
+    let r = c.command("c SEARCH BODY recipe").await;
+    assert_eq!(r[0], "* SEARCH 2");
+    let r = c.command("d SEARCH SUBJECT {5+}\r\ncaf\u{e9}").await;
+    assert_eq!(r[0], "* SEARCH 1");
+    let r = c.command("e SEARCH TEXT {4+}\r\nMENU").await;
+    assert_eq!(r[0], "* SEARCH 1");
+    let r = c.command("f SEARCH BODY nowhere").await;
+    assert_eq!(r[0], "* SEARCH");
+}
