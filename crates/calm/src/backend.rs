@@ -13,10 +13,11 @@ use calm_policy::RcptStatus;
 use calm_queue::{Envelope, Spool, SpoolError};
 use calm_smtp_proto::Reply;
 use calm_smtp_server::{
-    Backend, EnqueueError, IncomingMessage, RcptVerdict, SessionInfo, SmtpEvent,
+    Backend, DataOutcome, EnqueueError, IncomingMessage, RcptVerdict, SessionInfo, SmtpEvent,
 };
 
 use crate::accounts::LiveDirectory;
+use crate::content::ContentPipeline;
 use crate::gate::Gate;
 use crate::outbound::{Cutover, RouteTable};
 
@@ -25,6 +26,8 @@ pub struct CalmBackend {
     directory: Arc<LiveDirectory>,
     gate: Arc<Gate>,
     routes: Arc<RouteTable>,
+    content: Option<ContentPipeline>,
+    quarantine: Arc<calm_quarantine::Store>,
     spool: Spool,
     events: EventLog,
     sender_must_own: bool,
@@ -36,6 +39,7 @@ impl CalmBackend {
         directory: Arc<LiveDirectory>,
         gate: Arc<Gate>,
         routes: Arc<RouteTable>,
+        data: DataStage,
         spool: Spool,
         events: EventLog,
     ) -> CalmBackend {
@@ -43,6 +47,8 @@ impl CalmBackend {
             directory,
             gate,
             routes,
+            content: data.content,
+            quarantine: data.quarantine,
             spool,
             events,
             sender_must_own: config.accounts.sender_must_own_address,
@@ -50,9 +56,66 @@ impl CalmBackend {
     }
 }
 
+/// What the DATA stage needs besides the policy: the content pipeline and the quarantine.
+pub struct DataStage {
+    pub content: Option<ContentPipeline>,
+    pub quarantine: Arc<calm_quarantine::Store>,
+}
+
 /// The address as the directory knows it: raw local part, lowercase domain.
 fn directory_key(a: &Address) -> String {
     format!("{}@{}", a.local(), a.domain())
+}
+
+impl CalmBackend {
+    /// Keeps the message in the quarantine store (durably) instead of delivering it.
+    fn quarantine(
+        &self,
+        s: &SessionInfo,
+        msg: &IncomingMessage,
+        rule: &str,
+        analysis: Option<&crate::content::Analysis>,
+    ) -> Result<DataOutcome, Reply> {
+        let sender = msg
+            .mail_from
+            .address()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let mut envelope =
+            calm_quarantine::Envelope::new(&sender, msg.rcpt_to.iter().map(directory_key));
+        envelope.client = Some(s.client.ip().to_string());
+        envelope.helo = s.helo.clone();
+        let mut verdict =
+            calm_quarantine::Verdict::new(rule, &format!("data: rule {rule} asked for quarantine"));
+        if let Some(a) = analysis {
+            verdict.score = Some(a.report.total());
+            verdict.hits = a
+                .report
+                .hits
+                .iter()
+                .map(|h| calm_quarantine::Hit {
+                    name: h.name.clone(),
+                    points: h.points,
+                })
+                .collect();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match self.quarantine.put(&envelope, &verdict, &msg.data, now) {
+            Ok(id) => {
+                self.events.log(&serde_json::json!({
+                    "event": "quarantined", "queue_id": msg.id.as_str(), "quarantine_id": id.to_string(),
+                    "rule": rule, "score": verdict.score, "client_ip": s.client.ip(),
+                }));
+                Ok(DataOutcome::Kept)
+            }
+            // A local fault: the sender keeps the message and tries again (never 5xx).
+            Err(e) => Err(Reply::local_error(&format!(
+                "Error: quarantine write failed: {e}"
+            ))),
+        }
+    }
 }
 
 /// Where the first header field (with its folded continuation lines) ends.
@@ -115,13 +178,44 @@ impl Backend for CalmBackend {
         }
     }
 
-    fn check_data(&self, s: &SessionInfo, msg: &mut IncomingMessage) -> Result<(), Reply> {
-        let headers = self.gate.data(s, &msg.data)?;
-        // Our Received: line stays the top trace field (RFC 5321 §4.4); the policy's header
-        // lines go right below it.
+    async fn check_data(
+        &self,
+        s: &SessionInfo,
+        msg: &mut IncomingMessage,
+    ) -> Result<DataOutcome, Reply> {
+        let sender = msg
+            .mail_from
+            .address()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let analysis = match &self.content {
+            Some(c) => Some(
+                c.analyse(
+                    s.client.ip(),
+                    s.helo.as_deref().unwrap_or(""),
+                    &sender,
+                    &msg.data,
+                )
+                .await,
+            ),
+            None => None,
+        };
+        let result = self
+            .gate
+            .data(s, &msg.data, analysis.as_ref().map(|a| &a.facts))?;
+        // Our Received: line stays the top trace field (RFC 5321 §4.4); the content and
+        // policy header lines go right below it.
+        let mut headers = analysis
+            .as_ref()
+            .map(|a| a.headers.clone())
+            .unwrap_or_default();
+        headers.push_str(&result.headers);
         let at = first_header_end(&msg.data);
         msg.data.splice(at..at, headers.into_bytes());
-        Ok(())
+        match result.quarantine {
+            Some(rule) => self.quarantine(s, msg, &rule, analysis.as_ref()),
+            None => Ok(DataOutcome::Enqueue),
+        }
     }
 
     fn disconnect(&self, s: &SessionInfo) {

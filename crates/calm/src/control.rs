@@ -46,6 +46,8 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 /// What a reload swaps and queue operations reach.
 pub struct Live {
+    pub quarantine: Arc<calm_quarantine::Store>,
+    pub spool: calm_queue::Spool,
     pub gate: Arc<Gate>,
     pub directory: Arc<LiveDirectory>,
     pub routes: Arc<RouteTable>,
@@ -127,6 +129,7 @@ impl Control {
             "reload" => self.reload_blocking().await,
             "rollback" => self.rollback_blocking().await,
             "queue" => self.queue(args).await,
+            "release" => self.release(args).await,
             other => Err(anyhow::anyhow!(
                 "unknown command {other:?} (known: reload, rollback, queue)"
             )),
@@ -138,6 +141,22 @@ impl Control {
                 message: format!("{e:#}"),
             },
         }
+    }
+
+    /// Releases a quarantined message: the original, unchanged, goes into the spool.
+    async fn release(&self, args: &[String]) -> Result<String> {
+        let [id] = args else {
+            bail!("usage: release ID")
+        };
+        let id = calm_quarantine::Id::parse(id)
+            .with_context(|| format!("{id:?} is not a quarantine id"))?;
+        let (envelope, message) = self.live.quarantine.release(&id)?;
+        let queue_id = calm_mail_types::QueueId::generate().as_str().to_string();
+        let spool_envelope =
+            calm_queue::Envelope::new(queue_id.clone(), envelope.sender, envelope.recipients);
+        self.live.spool.enqueue(spool_envelope, message).await?;
+        self.events.log(&serde_json::json!({"event": "quarantine_released", "quarantine_id": id.to_string(), "queue_id": queue_id}));
+        Ok(format!("released {id} as {queue_id}"))
     }
 
     /// Queue operations go through the running engine so its scheduler sees them at once.

@@ -11,8 +11,8 @@ use anyhow::{Context as _, Result};
 use calm_config::Config;
 use calm_eventlog::EventLog;
 use calm_policy::{
-    Context, Decision, Facts, Limiter, Policy, Rcpt, RcptStatus, Rdns, Sender, Session, Stage,
-    Tables, Timestamp, Verdict,
+    ContentFacts, Context, Decision, Facts, Limiter, Policy, Rcpt, RcptStatus, Rdns, Sender,
+    Session, Stage, Tables, Timestamp, Verdict,
 };
 use calm_smtp_proto::Reply;
 use calm_smtp_server::{Role, SessionInfo};
@@ -79,6 +79,15 @@ pub fn load_shadow(config: &Config) -> Result<Option<Policy>> {
         return Ok(None);
     };
     Ok(Some(Policy::load(path, &Context::from_config(config))?))
+}
+
+/// What the data stage decided for an accepted message.
+#[derive(Default)]
+pub struct DataResult {
+    /// Header lines to add, CRLF-terminated.
+    pub headers: String,
+    /// `rule (file:line)` when a rule asked for quarantine.
+    pub quarantine: Option<String>,
 }
 
 /// Per-connection policy state. A connection keeps the policies it started with, so a reload
@@ -413,9 +422,15 @@ impl Gate {
         self.run(Stage::Rcpt, s, &facts)
     }
 
-    /// Runs the data stage; on acceptance returns the header lines to add (tags, quarantine
-    /// note and the `X-Calm-Policy` summary), CRLF-terminated.
-    pub fn data(&self, s: &SessionInfo, message: &[u8]) -> Result<String, Reply> {
+    /// Runs the data stage with the content pipeline's facts (if any). On acceptance: the
+    /// header lines to add (the tags' headers and the `X-Calm-Policy` summary), and the rule
+    /// that asked for quarantine, if one did.
+    pub fn data(
+        &self,
+        s: &SessionInfo,
+        message: &[u8],
+        content: Option<&ContentFacts>,
+    ) -> Result<DataResult, Reply> {
         let sender = self
             .conns()
             .get(&s.id)
@@ -425,28 +440,29 @@ impl Gate {
         facts.sender = Some(sender_of(&sender));
         facts.size = Some(message.len() as u64);
         facts.message = Some(message);
+        if let Some(content) = content {
+            content.apply(&mut facts);
+        }
         self.run(Stage::Data, s, &facts)?;
         let conns = self.conns();
         let Some(conn) = conns.get(&s.id) else {
-            return Ok(String::new());
+            return Ok(DataResult::default());
         };
         let mut headers = String::new();
         for header in conn.session.headers() {
             headers.push_str(header);
             headers.push_str("\r\n");
         }
-        if let Some(rule) = conn.session.quarantined_by() {
-            // The quarantine store is not built yet: say so in the message itself.
-            headers.push_str(&format!(
-                "X-Calm-Quarantine: rule {} ({}:{}) asked for quarantine; no quarantine store in this version, delivered normally\r\n",
-                rule.name(),
-                rule.file(),
-                rule.line()
-            ));
-        }
         headers.push_str(&conn.session.summary_header());
         headers.push_str("\r\n");
-        Ok(headers)
+        let quarantine = conn
+            .session
+            .quarantined_by()
+            .map(|r| format!("{} ({}:{})", r.name(), r.file(), r.line()));
+        Ok(DataResult {
+            headers,
+            quarantine,
+        })
     }
 
     pub fn auth_failed(&self, client: IpAddr) {

@@ -7,6 +7,7 @@
 mod accounts;
 mod backend;
 mod cli;
+mod content;
 mod control;
 mod gate;
 mod outbound;

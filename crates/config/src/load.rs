@@ -98,6 +98,8 @@ impl Config {
             self.policy.cases.as_mut(),
             self.policy.shadow.as_mut(),
             self.outbound.routes_file.as_mut(),
+            self.content.rules_file.as_mut(),
+            self.content.bayes_file.as_mut(),
             self.log.event_log.as_mut(),
         ];
         for path in paths.into_iter().flatten() {

@@ -42,6 +42,8 @@ pub struct Config {
     pub outbound: Outbound,
     /// Tuning of the durable spool that holds accepted mail until it is delivered.
     pub spool: Spool,
+    /// Content filtering at the DATA stage: spam rules, Bayes, malware, sender authentication.
+    pub content: ContentFilter,
     /// The admin HTTP listener: Prometheus `/metrics` and `/healthz`.
     pub admin: Admin,
     /// Logging: the structured event log and the diagnostic log.
@@ -65,6 +67,7 @@ impl Default for Config {
             limits: Limits::default(),
             policy: Policy::default(),
             outbound: Outbound::default(),
+            content: ContentFilter::default(),
             admin: Admin::default(),
             spool: Spool::default(),
             log: Log::default(),
@@ -430,6 +433,54 @@ impl Default for Outbound {
             warn_after_secs: 4 * 3600,
             destination_concurrency: 10,
             messages_per_connection: 100,
+        }
+    }
+}
+
+/// Content filtering at the DATA stage. It only produces facts (a spam score with every rule
+/// that fired, GTUBE, the malware scan, SPF/DKIM/DMARC results); what happens to a message is
+/// decided by the policy's `data` rules (tag, quarantine, or reject only for GTUBE and malware
+/// in the built-in policy). Quarantined messages are kept in `<data_dir>/quarantine`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContentFilter {
+    /// Score the content at all.
+    pub enabled: bool,
+    /// The content rule file (header, body, URL and attachment-name rules with points). When
+    /// unset, the built-in rules (`policy/content.toml` in calm's source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"content.toml", extend("format" = "path"))]
+    pub rules_file: Option<PathBuf>,
+    /// The Bayesian classifier's token file, trained with `calm spam train`. When unset,
+    /// `<data_dir>/bayes.tokens`; until it has enough training it adds nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"bayes.tokens", extend("format" = "path"))]
+    pub bayes_file: Option<PathBuf>,
+    /// The clamd to scan with: `"tcp:127.0.0.1:3310"` or `"unix:/run/clamav/clamd.ctl"`. Unset
+    /// means no malware scanning. When clamd does not answer, the policy's
+    /// `scanner_unavailable` rule decides (the built-in one tags: fail-open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"tcp:127.0.0.1:3310")]
+    pub clamd: Option<String>,
+    /// Seconds to wait for clamd.
+    pub clamd_timeout_secs: u64,
+    /// Verify SPF, DKIM and DMARC (through `outbound.resolver`) and add an
+    /// `Authentication-Results` header.
+    pub authenticate: bool,
+    /// The score at which `X-Spam-Status` says "Yes" (the policy decides what happens).
+    pub tag_threshold: f64,
+}
+
+impl Default for ContentFilter {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rules_file: None,
+            bayes_file: None,
+            clamd: None,
+            clamd_timeout_secs: 30,
+            authenticate: true,
+            tag_threshold: 5.0,
         }
     }
 }

@@ -48,6 +48,15 @@ pub struct IncomingMessage {
     pub body_8bit: bool,
 }
 
+/// What to do with a message the data stage accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataOutcome {
+    /// Hand it to [`Backend::enqueue`].
+    Enqueue,
+    /// Already stored durably by the backend (e.g. quarantined); only the `250` is left.
+    Kept,
+}
+
 /// Why the backend could not store a message. Both are temporary (4xx): a local fault must
 /// never make the sender give up on a message (product spec §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,10 +81,16 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The whole message, before it is stored (policy `data` stage). `Err` is the reply
-    /// instead of `250`; on `Ok` the backend may have added header lines to `msg.data`.
-    fn check_data(&self, _s: &SessionInfo, _msg: &mut IncomingMessage) -> Result<(), Reply> {
-        Ok(())
+    /// The whole message, before it is stored (policy `data` stage; async: content scanners
+    /// run here). `Err` is the reply instead of `250`. `Ok(Enqueue)`: store it with
+    /// [`Backend::enqueue`] (the backend may have added header lines to `msg.data`).
+    /// `Ok(Kept)`: the backend already stored it durably elsewhere (quarantine); `250` follows.
+    fn check_data(
+        &self,
+        _s: &SessionInfo,
+        _msg: &mut IncomingMessage,
+    ) -> impl Future<Output = Result<DataOutcome, Reply>> + Send {
+        std::future::ready(Ok(DataOutcome::Enqueue))
     }
 
     /// The connection is over (for per-connection state and concurrency counts).

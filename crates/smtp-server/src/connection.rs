@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use crate::backend::{Backend, EnqueueError, IncomingMessage, SessionInfo};
+use crate::backend::{Backend, DataOutcome, EnqueueError, IncomingMessage, SessionInfo};
 use crate::event::SmtpEvent;
 use crate::received::Trace;
 use crate::server::Shared;
@@ -329,10 +329,15 @@ impl<B: Backend> Connection<B> {
             smtputf8,
             body_8bit: envelope.params.body == Some(BodyType::EightBitMime),
         };
-        if let Err(reply) = self.shared.backend.check_data(&self.info, &mut msg) {
-            return reply;
-        }
+        let outcome = match self.shared.backend.check_data(&self.info, &mut msg).await {
+            Ok(outcome) => outcome,
+            Err(reply) => return reply,
+        };
         let accepted = self.accepted_event(&msg);
+        if outcome == DataOutcome::Kept {
+            self.event(accepted);
+            return Reply::queued(id.as_str());
+        }
         match self.shared.backend.enqueue(msg).await {
             Ok(()) => {
                 self.event(accepted);

@@ -30,7 +30,7 @@ mod event;
 mod received;
 mod server;
 
-pub use backend::{Backend, EnqueueError, IncomingMessage, SessionInfo};
+pub use backend::{Backend, DataOutcome, EnqueueError, IncomingMessage, SessionInfo};
 pub use calm_smtp_proto::{RcptVerdict, Reply, Role};
 pub use event::SmtpEvent;
 pub use server::{Server, Settings};

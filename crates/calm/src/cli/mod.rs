@@ -4,10 +4,12 @@ mod check;
 mod config;
 mod devuser;
 mod policy;
+mod quarantine;
 mod queue;
 mod serve;
 mod shadow;
 mod simulate;
+mod spam;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -80,8 +82,20 @@ enum Command {
     Dns(Unbuilt),
     /// Not implemented yet: import Postfix maps or Dovecot users.
     Import(Unbuilt),
-    /// Not implemented yet: list, release and delete quarantined mail.
-    Quarantine(Unbuilt),
+    /// List, show, release and delete quarantined mail.
+    Quarantine {
+        #[command(subcommand)]
+        command: quarantine::QuarantineCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Explain a message's spam score; train the Bayesian classifier.
+    Spam {
+        #[command(subcommand)]
+        command: spam::SpamCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 /// `--config FILE`, optional everywhere: without it calm uses its built-in defaults.
@@ -112,6 +126,10 @@ pub fn main() -> ExitCode {
         Command::Simulate { args, config } => simulate::run(args, config.config.as_deref()),
         Command::Policy { command, config } => policy::run(command, config.config.as_deref()),
         Command::Shadow { command, config } => shadow::run(command, config.config.as_deref()),
+        Command::Quarantine { command, config } => {
+            quarantine::run(command, config.config.as_deref())
+        }
+        Command::Spam { command, config } => spam::run(command, config.config.as_deref()),
         Command::Reload(c) => control(c.config.as_deref(), "reload"),
         Command::Rollback(c) => control(c.config.as_deref(), "rollback"),
         _ => return unbuilt(name),
@@ -141,7 +159,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Doctor(_) => "doctor",
         Command::Dns(_) => "dns",
         Command::Import(_) => "import",
-        Command::Quarantine(_) => "quarantine",
+        Command::Quarantine { .. } => "quarantine",
+        Command::Spam { .. } => "spam",
     }
 }
 
@@ -159,7 +178,7 @@ fn control(config: Option<&Path>, cmd: &str) -> Result<ExitCode> {
 
 fn unbuilt(name: &str) -> ExitCode {
     eprintln!(
-        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show, reload, rollback, config versions, shadow report."
+        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show, reload, rollback, config versions, shadow report, quarantine, spam."
     );
     ExitCode::from(2)
 }

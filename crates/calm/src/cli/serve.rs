@@ -12,7 +12,8 @@ use calm_queue::{Spool, SpoolConfig};
 use calm_smtp_server::{Server, Settings};
 
 use crate::accounts::{LiveDirectory, Sources};
-use crate::backend::CalmBackend;
+use crate::backend::{CalmBackend, DataStage};
+use crate::content::ContentPipeline;
 use crate::control::Control;
 use crate::outbound::RouteTable;
 use crate::retrieval::MailboxBackend;
@@ -100,12 +101,20 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         "calm: outbound delivery running ({})",
         resolver_text(&config)
     );
+    let quarantine = Arc::new(
+        calm_quarantine::Store::open(&data.join("quarantine")).context("opening the quarantine")?,
+    );
+    let data_stage = DataStage {
+        content: ContentPipeline::load(&config)?,
+        quarantine: quarantine.clone(),
+    };
     let backend = CalmBackend::new(
         &config,
         directory.clone(),
         gate.clone(),
         table.clone(),
-        spool,
+        data_stage,
+        spool.clone(),
         events.clone(),
     );
     let smtp = Arc::new(Server::new(
@@ -123,6 +132,8 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         Arc::new(mailboxes),
     ));
     let live = crate::control::Live {
+        quarantine,
+        spool,
         gate,
         directory,
         routes: table,

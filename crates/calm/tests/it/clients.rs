@@ -68,7 +68,7 @@ fn python_smtplib_is_refused_without_auth_or_with_wrong_password() {
     );
     // smtplib tries PLAIN, then LOGIN: one failure each, and never the password in the log.
     let failures: Vec<_> = setup
-        .events()
+        .wait_for_count("auth_failure", 2)
         .into_iter()
         .filter(|e| e["event"] == "auth_failure")
         .collect();

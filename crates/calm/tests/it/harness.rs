@@ -232,6 +232,25 @@ dns_timeout_secs = 1
         self.port("submissions")
     }
 
+    /// Waits until the event log has an event of this kind (the log is written by its own
+    /// thread, a moment after the fact), then returns all events.
+    pub fn wait_for_event(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.wait_for_count(kind, 1)
+    }
+
+    /// Waits (up to 10 s) until the log has at least `n` events of this kind; returns them all.
+    pub fn wait_for_count(&self, kind: &str, n: usize) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let events = self.events();
+            let seen = events.iter().filter(|e| e["event"] == kind).count();
+            if seen >= n || Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn events(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.data().join("events.jsonl")).unwrap_or_default();
         text.lines()

@@ -4,6 +4,7 @@
 
 mod cli;
 mod clients;
+mod content;
 mod crash;
 mod diskfull;
 mod harness;

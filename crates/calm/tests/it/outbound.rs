@@ -42,7 +42,7 @@ fn a_domain_is_forwarded_to_the_old_server_then_flipped_back() {
     );
     assert!(new.mailbox_files("bob@example.test").is_empty());
     assert!(
-        new.events()
+        new.wait_for_event("delivered_remote")
             .iter()
             .any(|e| e["event"] == "delivered_remote"),
         "delivery is logged"

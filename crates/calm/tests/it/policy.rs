@@ -104,7 +104,7 @@ fn live_rules_decide_and_are_explained() {
         "{text}"
     );
     let verdicts: Vec<_> = setup
-        .events()
+        .wait_for_count("verdict", 3)
         .into_iter()
         .filter(|e| e["event"] == "verdict")
         .collect();

@@ -67,7 +67,7 @@ fn delivered_mail_is_read_and_deleted_over_pop3() {
 
     poplib(setup.port("pop3s"), "ssl", &["--delete"]);
     assert!(poplib(setup.port("pop3s"), "ssl", &[]).contains("count 0"));
-    let events = setup.events();
+    let events = setup.wait_for_event("retr");
     assert!(
         events.iter().any(|e| e["event"] == "retr"),
         "POP3 events reach the event log"

@@ -186,7 +186,7 @@ fn shadow_policy_only_logs_what_it_would_change() {
         .unwrap();
     setup.wait_for_mail("bob@example.test", 2);
     let diffs: Vec<_> = setup
-        .events()
+        .wait_for_event("shadow_diff")
         .into_iter()
         .filter(|e| e["event"] == "shadow_diff")
         .collect();

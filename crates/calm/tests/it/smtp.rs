@@ -25,7 +25,7 @@ fn mx_delivers_to_local_user_and_logs_it() {
         "Received header names the queue id: {text}"
     );
     assert!(text.ends_with("\r\nhello\r\n"));
-    let events = setup.events();
+    let events = setup.wait_for_event("delivered");
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     for kind in ["connect", "accepted", "delivered"] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
@@ -46,7 +46,7 @@ fn unknown_local_recipient_is_550_and_relay_is_554() {
     let r = c.cmd("RCPT TO:<x@elsewhere.example>");
     assert!(r.1.starts_with("554 5.7.1"), "{r:?}");
     let rejects = setup
-        .events()
+        .wait_for_count("reject", 2)
         .into_iter()
         .filter(|e| e["event"] == "reject")
         .count();

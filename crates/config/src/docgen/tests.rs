@@ -83,7 +83,7 @@ fn every_section_and_key_is_documented() {
         names,
         [
             "server", "listener", "tls", "accounts", "limits", "policy", "outbound", "spool",
-            "admin", "log"
+            "content", "admin", "log"
         ]
     );
     for section in &reference.sections {

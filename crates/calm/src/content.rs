@@ -1,0 +1,164 @@
+//! The DATA-stage content pipeline: score the message (rules, GTUBE, Bayes), scan it with
+//! clamd, verify SPF/DKIM/DMARC, and hand the results to the policy as facts. Nothing here
+//! decides: the policy's `data` rules do (tag, quarantine, or reject only high-confidence).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use calm_config::Config;
+use calm_content::{
+    Authenticator, Bayes, Content, Endpoint, Rules, ScanResult, Scanner, ScoreReport,
+};
+use calm_policy::{AuthResult, ContentFacts, DmarcPolicy, MalwareScan};
+
+/// The built-in content rules (`policy/content.toml`).
+pub const DEFAULT_RULES: &str = include_str!("../../../policy/content.toml");
+
+/// Loaded once at start.
+pub struct ContentPipeline {
+    rules: Rules,
+    bayes: Option<Bayes>,
+    scanner: Option<Scanner>,
+    auth: Option<Authenticator>,
+    tag_threshold: f64,
+}
+
+/// What the pipeline found in one message.
+pub struct Analysis {
+    /// Facts for the policy's data stage.
+    pub facts: ContentFacts,
+    /// Header lines to add (`X-Spam-*`, `Authentication-Results`), CRLF-terminated.
+    pub headers: String,
+    /// The score with every rule that fired (for quarantine records).
+    pub report: ScoreReport,
+}
+
+/// The content rules in force: the configured file or the built-in ones.
+pub fn load_rules(config: &Config) -> Result<Rules> {
+    match &config.content.rules_file {
+        Some(path) => Ok(Rules::load(path)?),
+        None => Rules::from_text(Path::new("built-in:content.toml"), DEFAULT_RULES)
+            .context("the built-in content rules do not load (a bug)"),
+    }
+}
+
+/// The Bayes token file: configured, or `<data_dir>/bayes.tokens`.
+pub fn bayes_path(config: &Config) -> PathBuf {
+    config
+        .content
+        .bayes_file
+        .clone()
+        .unwrap_or_else(|| config.server.data_dir.join("bayes.tokens"))
+}
+
+fn endpoint(text: &str) -> Result<Endpoint> {
+    if let Some(addr) = text.strip_prefix("tcp:") {
+        let addr: SocketAddr = addr
+            .parse()
+            .with_context(|| format!("content.clamd: bad address in {text:?}"))?;
+        return Ok(Endpoint::Tcp(addr));
+    }
+    if let Some(path) = text.strip_prefix("unix:") {
+        return Ok(Endpoint::Unix(PathBuf::from(path)));
+    }
+    Err(anyhow!(
+        "content.clamd: {text:?} must start with tcp: or unix:"
+    ))
+}
+
+impl ContentPipeline {
+    /// Loads rules, Bayes data, and sets up clamd and the authenticator; None when disabled.
+    pub fn load(config: &Config) -> Result<Option<ContentPipeline>> {
+        let c = &config.content;
+        if !c.enabled {
+            return Ok(None);
+        }
+        let rules = load_rules(config)?;
+        let bayes_file = bayes_path(config);
+        let bayes = match bayes_file.exists() {
+            true => Some(Bayes::load(&bayes_file)?),
+            false => None,
+        };
+        let scanner = match &c.clamd {
+            Some(text) => Some(
+                Scanner::new(endpoint(text)?)
+                    .with_timeout(Duration::from_secs(c.clamd_timeout_secs)),
+            ),
+            None => None,
+        };
+        let auth = match c.authenticate {
+            true => Some(authenticator(config)?),
+            false => None,
+        };
+        Ok(Some(ContentPipeline {
+            rules,
+            bayes,
+            scanner,
+            auth,
+            tag_threshold: c.tag_threshold,
+        }))
+    }
+
+    /// Looks at one message.
+    pub async fn analyse(
+        &self,
+        client: std::net::IpAddr,
+        helo: &str,
+        mail_from: &str,
+        message: &[u8],
+    ) -> Analysis {
+        let content = Content::parse(message);
+        let mut report = calm_content::score(&self.rules, &content);
+        if let Some(p) = self.bayes.as_ref().and_then(|b| b.probability(&content)) {
+            report.add_bayes(&self.rules, p);
+        }
+        let mut facts = ContentFacts {
+            spam_score: Some(report.total()),
+            gtube: Some(report.gtube),
+            ..Default::default()
+        };
+        let mut headers = report.header_block(self.tag_threshold);
+        if let Some(scanner) = &self.scanner {
+            facts.scan = Some(match scanner.scan(message).await {
+                ScanResult::Clean => MalwareScan::Clean,
+                ScanResult::Infected(name) => MalwareScan::Infected(name),
+                ScanResult::Unavailable(why) => MalwareScan::Unavailable(why),
+            });
+        }
+        if let Some(auth) = &self.auth {
+            let a = auth
+                .verify(
+                    calm_content::Session {
+                        client,
+                        helo,
+                        mail_from,
+                    },
+                    message,
+                )
+                .await;
+            facts.spf = AuthResult::parse(a.spf);
+            facts.dkim = AuthResult::parse(a.dkim);
+            facts.dmarc = AuthResult::parse(a.dmarc);
+            facts.dmarc_policy = a.dmarc_policy.and_then(DmarcPolicy::parse);
+            headers.push_str(&a.header());
+        }
+        Analysis {
+            facts,
+            headers,
+            report,
+        }
+    }
+}
+
+fn authenticator(config: &Config) -> Result<Authenticator> {
+    let settings = calm_content::AuthSettings {
+        upstream: config.outbound.resolver,
+        timeout: Duration::from_secs(config.outbound.dns_timeout_secs.max(1)),
+        attempts: 2,
+        hostname: config.server.hostname.clone(),
+    };
+    Authenticator::new(&settings)
+        .map_err(|e| anyhow!("setting up SPF/DKIM/DMARC verification: {e}"))
+}

@@ -1,0 +1,120 @@
+//! Content filtering through the real binary: GTUBE is refused at DATA, ordinary mail gets a
+//! spam report and Authentication-Results, a quarantine rule keeps mail out of the mailbox
+//! until the operator releases it, and `calm spam` explains and trains offline.
+
+use crate::harness::{Setup, Smtp, calm};
+
+const GTUBE_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../policy/messages/gtube.eml"
+);
+
+fn gtube_body() -> String {
+    let text = std::fs::read_to_string(GTUBE_FILE).unwrap();
+    // CRLF line ends, as SMTP wants them.
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+#[test]
+fn gtube_is_refused_and_ordinary_mail_is_scored() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let refused = c
+        .send_mail("a@example.org", &["bob@example.test"], &gtube_body())
+        .unwrap_err();
+    assert!(refused.1.starts_with("554 5.7.1"), "{refused:?}");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: hello\r\n\r\nlunch?\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("X-Spam-Score: ") && text.contains("X-Spam-Status: No"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Authentication-Results: mx.example.test"),
+        "{text}"
+    );
+}
+
+const QUARANTINE_POLICY: &str = r#"
+[[rcpt]]
+name = "local-recipient"
+if = "rcpt_known"
+action = "accept"
+
+[[rcpt]]
+name = "others"
+action = "reject 550 5.1.1 no"
+
+[[data]]
+name = "hold-invoices"
+if = "header Subject invoice"
+action = "quarantine"
+"#;
+
+#[test]
+fn quarantined_mail_waits_for_release() {
+    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
+    std::fs::write(setup.dir.path().join("policy.toml"), QUARANTINE_POLICY).unwrap();
+    let cfg = setup.config();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: your invoice\r\n\r\npay\r\n",
+    )
+    .unwrap();
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: hello\r\n\r\nhi\r\n",
+    )
+    .unwrap();
+    setup.wait_for_mail("bob@example.test", 1);
+    let (ok, out, _) = calm(&["quarantine", "list", "--config", &cfg]);
+    assert!(
+        ok && out.contains("1 quarantined") && out.contains("hold-invoices"),
+        "{out}"
+    );
+    let id = out.split_whitespace().next().unwrap().to_string();
+    let (ok, out, _) = calm(&["quarantine", "show", &id, "--config", &cfg]);
+    assert!(ok && out.contains("Subject: your invoice"), "{out}");
+    let (ok, out, err) = calm(&["quarantine", "release", &id, "--config", &cfg]);
+    assert!(ok && out.contains("released"), "{out}{err}");
+    let files = setup.wait_for_mail("bob@example.test", 2);
+    assert!(files.iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .contains("Subject: your invoice")
+    }));
+    assert!(
+        setup
+            .wait_for_event("quarantined")
+            .iter()
+            .any(|e| e["event"] == "quarantined"
+                && e["rule"].as_str().unwrap().starts_with("hold-invoices"))
+    );
+}
+
+#[test]
+fn spam_explain_and_train_work_offline() {
+    let setup = Setup::new();
+    let cfg = setup.config();
+    let (ok, out, err) = calm(&["spam", "explain", GTUBE_FILE, "--config", &cfg]);
+    assert!(
+        ok && out.contains("GTUBE") && out.contains("total"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = calm(&["spam", "train", "--spam", GTUBE_FILE, "--config", &cfg]);
+    assert!(ok && out.contains("trained 1 messages"), "{out}{err}");
+    assert!(setup.data().join("bayes.tokens").exists());
+}
