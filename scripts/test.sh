@@ -18,6 +18,8 @@ command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || need_pkgs+=
 command -v doveadm >/dev/null || need_pkgs+=(dovecot-core)
 # the content scanner's tests start a real clamd with a signature database made in the test
 [ -x /usr/sbin/clamd ] || need_pkgs+=(clamav-daemon)
+# a real mail-sync client against the IMAP server
+command -v mbsync >/dev/null || need_pkgs+=(isync)
 if ((${#need_pkgs[@]})); then
   echo "== installing test tools: ${need_pkgs[*]}"
   if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install ${need_pkgs[*]}" >&2; exit 1; fi
@@ -39,7 +41,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== layering: sans-IO crates do not depend on tokio"
-for c in calm-smtp-proto calm-pop3-proto calm-sasl calm-mail-types; do
+for c in calm-smtp-proto calm-pop3-proto calm-imap-proto calm-sasl calm-mail-types; do
   if cargo tree -e normal -p "$c" --locked | grep -q ' tokio '; then
     echo "layering violation: $c depends on tokio" >&2; exit 1
   fi

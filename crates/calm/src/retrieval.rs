@@ -1,4 +1,4 @@
-//! The backend of the mailbox-retrieval listeners (POP3): passwords from the live user
+//! The backend of the mailbox-retrieval listeners (POP3, IMAP): passwords from the live user
 //! directory, mailboxes where delivery puts them, events into the event log.
 
 use std::path::PathBuf;
@@ -37,6 +37,20 @@ impl calm_pop3_server::Backend for MailboxBackend {
     }
 
     fn event(&self, ev: &calm_pop3_server::Pop3Event) {
+        self.events.log(ev);
+    }
+}
+
+impl calm_imap_server::Backend for MailboxBackend {
+    async fn authenticate(&self, user: &str, password: &str) -> Option<String> {
+        self.check_password(user, password).await
+    }
+
+    fn mailbox_root(&self, user: &str) -> PathBuf {
+        calm_maildir::mailbox_dir(&self.mail_base, user)
+    }
+
+    fn event(&self, ev: &calm_imap_server::ImapEvent) {
         self.events.log(ev);
     }
 }

@@ -137,7 +137,7 @@ pub struct Listener {
     /// A short unique name for this listener, used in logs and metrics.
     pub name: String,
     /// What the listener is for. The usual ports are 25 for `mx`, 587 for `submission`, 465
-    /// for `submissions`, 110 for `pop3` and 995 for `pop3s`.
+    /// for `submissions`, 110 for `pop3`, 995 for `pop3s`, 143 for `imap` and 993 for `imaps`.
     pub role: Role,
     /// IP address and port to listen on, for example `"0.0.0.0:25"` or `"[::]:587"`.
     #[schemars(extend("format" = "socket-address"))]
@@ -154,6 +154,8 @@ impl Listener {
             Role::Submissions => 2465,
             Role::Pop3 => 1110,
             Role::Pop3s => 1995,
+            Role::Imap => 1143,
+            Role::Imaps => 1993,
         };
         Self {
             name: role.as_str().to_owned(),
@@ -179,16 +181,22 @@ pub enum Role {
     Pop3,
     /// POP3 over implicit TLS (RFC 8314 §3.3).
     Pop3s,
+    /// Mailbox access with IMAP4rev1/IMAP4rev2 (RFC 3501, RFC 9051); STARTTLS before login.
+    Imap,
+    /// IMAP over implicit TLS (RFC 8314 §3.3).
+    Imaps,
 }
 
 impl Role {
     /// Every role, in the order the built-in listeners are listed.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 7] = [
         Role::Mx,
         Role::Submission,
         Role::Submissions,
         Role::Pop3,
         Role::Pop3s,
+        Role::Imap,
+        Role::Imaps,
     ];
 
     /// Whether the listener speaks SMTP (and so is subject to the staged policy).
@@ -204,6 +212,8 @@ impl Role {
             Role::Submissions => "submissions",
             Role::Pop3 => "pop3",
             Role::Pop3s => "pop3s",
+            Role::Imap => "imap",
+            Role::Imaps => "imaps",
         }
     }
 }

@@ -121,15 +121,22 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         Arc::new(settings(&config, tls.clone())),
         Arc::new(backend),
     ));
-    let mailboxes = MailboxBackend {
+    let mailboxes = Arc::new(MailboxBackend {
         directory: directory.clone(),
         mail_base: data.join("mail"),
         events: events.clone(),
-    };
-    let pop3_settings = calm_pop3_server::Settings::new(config.server.hostname.clone(), tls);
+    });
+    let pop3_settings =
+        calm_pop3_server::Settings::new(config.server.hostname.clone(), tls.clone());
     let pop3 = Arc::new(calm_pop3_server::Server::new(
         Arc::new(pop3_settings),
-        Arc::new(mailboxes),
+        mailboxes.clone(),
+    ));
+    let imap_settings =
+        calm_imap_server::Settings::new(config.server.hostname.clone(), tls.clone());
+    let imap = Arc::new(calm_imap_server::Server::new(
+        Arc::new(imap_settings),
+        mailboxes.clone(),
     ));
     let live = crate::control::Live {
         quarantine,
@@ -152,13 +159,32 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     tokio::spawn(control.clone().serve(socket.clone()));
     println!("calm: control socket {}", socket.display());
     start_admin(&config, &data, metrics).await?;
-    let tasks = start_listeners(&config, &smtp, &pop3).await?;
+    let servers = Servers { smtp, pop3, imap };
+    let tasks = start_listeners(&config, &servers).await?;
     if let Some((user, password)) = dev_user {
         println!("calm: development user {user} password {password}");
     }
     events.log(&serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "builtin": builtin}));
+    // Signal handlers before "ready": a SIGHUP that arrives first must reload, not kill.
+    let signals = Signals::install()?;
     println!("calm: ready");
-    wait(tasks, &control).await
+    wait(tasks, &control, signals).await
+}
+
+/// The signals the server reacts to, installed before it says it is ready.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
 }
 
 /// The admin HTTP listener (`/metrics`, `/healthz`), when enabled.
@@ -236,14 +262,17 @@ fn load_gate(config: &Config, events: &EventLog) -> Result<crate::gate::Gate> {
     ))
 }
 
-type Smtp = Server<CalmBackend>;
-type Pop3 = calm_pop3_server::Server<MailboxBackend>;
+/// One server per protocol; each listener runs one of them.
+struct Servers {
+    smtp: Arc<Server<CalmBackend>>,
+    pop3: Arc<calm_pop3_server::Server<MailboxBackend>>,
+    imap: Arc<calm_imap_server::Server<MailboxBackend>>,
+}
 
 /// Binds every listener and starts its accept loop.
 async fn start_listeners(
     config: &Config,
-    smtp: &Arc<Smtp>,
-    pop3: &Arc<Pop3>,
+    servers: &Servers,
 ) -> Result<tokio::task::JoinSet<std::io::Result<()>>> {
     let mut tasks = tokio::task::JoinSet::new();
     for listener in &config.listeners {
@@ -257,12 +286,24 @@ async fn start_listeners(
             socket.local_addr()?,
             role_text(role)
         );
-        if role.is_smtp() {
-            let server = smtp.clone();
-            tasks.spawn(async move { server.run(name, smtp_role(role), socket).await });
-        } else {
-            let server = pop3.clone();
-            tasks.spawn(async move { server.run(name, pop3_role(role), socket).await });
+        match role {
+            Role::Mx | Role::Submission | Role::Submissions => {
+                let server = servers.smtp.clone();
+                tasks.spawn(async move { server.run(name, smtp_role(role), socket).await });
+            }
+            Role::Pop3 | Role::Pop3s => {
+                let server = servers.pop3.clone();
+                tasks.spawn(async move { server.run(name, pop3_role(role), socket).await });
+            }
+            Role::Imap | Role::Imaps => {
+                let server = servers.imap.clone();
+                let role = if role == Role::Imaps {
+                    calm_imap_server::Role::Imaps
+                } else {
+                    calm_imap_server::Role::Imap
+                };
+                tasks.spawn(async move { server.run(name, role, socket).await });
+            }
         }
     }
     Ok(tasks)
@@ -333,6 +374,8 @@ fn role_text(role: Role) -> &'static str {
         Role::Submissions => "submissions, implicit TLS, AUTH required",
         Role::Pop3 => "pop3, STLS then login",
         Role::Pop3s => "pop3s, implicit TLS",
+        Role::Imap => "imap, STARTTLS then login",
+        Role::Imaps => "imaps, implicit TLS",
     }
 }
 
@@ -352,10 +395,12 @@ fn report_tls(source: &tls::Source) {
 async fn wait(
     mut tasks: tokio::task::JoinSet<std::io::Result<()>>,
     control: &Control,
+    signals: Signals,
 ) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
+    let Signals {
+        mut term,
+        mut hangup,
+    } = signals;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => println!("calm: stopping (interrupt)"),

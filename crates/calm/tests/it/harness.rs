@@ -119,6 +119,16 @@ name = "pop3s"
 role = "pop3s"
 address = "127.0.0.1:0"
 
+[[listener]]
+name = "imap"
+role = "imap"
+address = "127.0.0.1:0"
+
+[[listener]]
+name = "imaps"
+role = "imaps"
+address = "127.0.0.1:0"
+
 [limits]
 mx_greeting_delay_ms = 0
 

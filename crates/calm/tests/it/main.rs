@@ -8,6 +8,7 @@ mod content;
 mod crash;
 mod diskfull;
 mod harness;
+mod imap;
 mod metrics;
 mod outbound;
 mod policy;

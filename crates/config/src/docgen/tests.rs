@@ -127,7 +127,7 @@ fn types_are_named_for_people() {
     assert_eq!(kind("server", "lan_networks"), "list of CIDR networks");
     assert_eq!(
         kind("listener", "role"),
-        "one of `mx`, `submission`, `submissions`, `pop3`, `pop3s`"
+        "one of `mx`, `submission`, `submissions`, `pop3`, `pop3s`, `imap`, `imaps`"
     );
     assert_eq!(kind("listener", "address"), "socket address");
     assert_eq!(kind("tls", "cert"), "path");

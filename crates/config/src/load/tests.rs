@@ -54,6 +54,8 @@ fn builtin_has_the_documented_defaults() {
             ),
             ("pop3".to_owned(), Role::Pop3, "127.0.0.1:1110".to_owned()),
             ("pop3s".to_owned(), Role::Pop3s, "127.0.0.1:1995".to_owned()),
+            ("imap".to_owned(), Role::Imap, "127.0.0.1:1143".to_owned()),
+            ("imaps".to_owned(), Role::Imaps, "127.0.0.1:1993".to_owned()),
         ]
     );
     assert_eq!(config.accounts.subaddress_separator, Some('+'));
