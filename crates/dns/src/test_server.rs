@@ -19,7 +19,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::rr::rdata::{A, AAAA, MX, PTR, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, MX, PTR, SOA, TXT};
 use hickory_proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::Server;
 use hickory_server::net::runtime::TokioRuntimeProvider;
@@ -97,6 +97,13 @@ impl Zone {
     /// Adds `owner AAAA ip`.
     pub fn aaaa(self, owner: &str, ip: Ipv6Addr) -> Zone {
         self.with(owner, RData::AAAA(AAAA(ip)))
+    }
+
+    /// Adds `owner TXT text`, split into character-strings of at most 255 octets
+    /// (RFC 1035 §3.3.14), as a DKIM key record of RSA-2048 needs (RFC 6376 §3.6.2.2).
+    pub fn txt(self, owner: &str, text: &str) -> Zone {
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(255).collect();
+        self.with(owner, RData::TXT(TXT::from_bytes(chunks)))
     }
 }
 
