@@ -20,6 +20,8 @@ command -v doveadm >/dev/null || need_pkgs+=(dovecot-core)
 [ -x /usr/sbin/clamd ] || need_pkgs+=(clamav-daemon)
 # a real mail-sync client against the IMAP server
 command -v mbsync >/dev/null || need_pkgs+=(isync)
+# dkimpy verifies calm's DKIM signatures independently
+/usr/bin/python3 -c 'import dkim' 2>/dev/null || need_pkgs+=(python3-dkim)
 if ((${#need_pkgs[@]})); then
   echo "== installing test tools: ${need_pkgs[*]}"
   if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install ${need_pkgs[*]}" >&2; exit 1; fi

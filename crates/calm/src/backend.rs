@@ -28,6 +28,7 @@ pub struct CalmBackend {
     routes: Arc<RouteTable>,
     content: Option<ContentPipeline>,
     quarantine: Arc<calm_quarantine::Store>,
+    dkim: calm_dkim::Keys,
     spool: Spool,
     events: EventLog,
     sender_must_own: bool,
@@ -49,6 +50,7 @@ impl CalmBackend {
             routes,
             content: data.content,
             quarantine: data.quarantine,
+            dkim: data.dkim,
             spool,
             events,
             sender_must_own: config.accounts.sender_must_own_address,
@@ -56,10 +58,12 @@ impl CalmBackend {
     }
 }
 
-/// What the DATA stage needs besides the policy: the content pipeline and the quarantine.
+/// What the DATA stage needs besides the policy: the content pipeline, the quarantine, and
+/// the DKIM keys for mail from authenticated users.
 pub struct DataStage {
     pub content: Option<ContentPipeline>,
     pub quarantine: Arc<calm_quarantine::Store>,
+    pub dkim: calm_dkim::Keys,
 }
 
 /// The address as the directory knows it: raw local part, lowercase domain.
@@ -68,6 +72,27 @@ fn directory_key(a: &Address) -> String {
 }
 
 impl CalmBackend {
+    /// DKIM-signs mail from an authenticated user when the sender's domain has a key. A
+    /// signing failure is logged and the message goes out unsigned (never lost over it).
+    fn sign(&self, msg: &mut IncomingMessage) {
+        let Some(domain) = msg.mail_from.address().map(|a| a.domain().to_string()) else {
+            return;
+        };
+        let Some(signer) = self.dkim.signer_for(&domain) else {
+            return;
+        };
+        match signer.sign(&msg.data) {
+            Ok(header) => {
+                let mut data = header.into_bytes();
+                data.append(&mut msg.data);
+                msg.data = data;
+            }
+            Err(e) => self.events.log(&serde_json::json!({
+                "event": "dkim_sign_failed", "queue_id": msg.id.as_str(), "domain": domain, "error": e.to_string(),
+            })),
+        }
+    }
+
     /// Keeps the message in the quarantine store (durably) instead of delivering it.
     fn quarantine(
         &self,
@@ -212,6 +237,9 @@ impl Backend for CalmBackend {
         headers.push_str(&result.headers);
         let at = first_header_end(&msg.data);
         msg.data.splice(at..at, headers.into_bytes());
+        if s.auth_user.is_some() {
+            self.sign(msg);
+        }
         match result.quarantine {
             Some(rule) => self.quarantine(s, msg, &rule, analysis.as_ref()),
             None => Ok(DataOutcome::Enqueue),

@@ -42,7 +42,7 @@ mod validate;
 pub use docgen::{example_toml, markdown_reference};
 pub use load::ConfigError;
 pub use model::{
-    Accounts, Admin, Config, ContentFilter, Limits, Listener, Log, Outbound, Policy, Role, Server,
-    Spool, Tls,
+    Accounts, Admin, Config, ContentFilter, Dkim, Limits, Listener, Log, Outbound, Policy, Role,
+    Server, Spool, Tls,
 };
 pub use validate::{Diagnostic, Severity};

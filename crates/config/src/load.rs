@@ -99,6 +99,7 @@ impl Config {
             self.policy.shadow.as_mut(),
             self.outbound.routes_file.as_mut(),
             self.content.rules_file.as_mut(),
+            self.dkim.keys_dir.as_mut(),
             self.content.bayes_file.as_mut(),
             self.log.event_log.as_mut(),
         ];

@@ -40,6 +40,8 @@ pub struct Config {
     pub policy: Policy,
     /// Delivery to other servers: DNS, routes for cut-over, retries and bounces.
     pub outbound: Outbound,
+    /// DKIM signing of mail sent by authenticated users.
+    pub dkim: Dkim,
     /// Tuning of the durable spool that holds accepted mail until it is delivered.
     pub spool: Spool,
     /// Content filtering at the DATA stage: spam rules, Bayes, malware, sender authentication.
@@ -67,6 +69,7 @@ impl Default for Config {
             limits: Limits::default(),
             policy: Policy::default(),
             outbound: Outbound::default(),
+            dkim: Dkim::default(),
             content: ContentFilter::default(),
             admin: Admin::default(),
             spool: Spool::default(),
@@ -445,6 +448,18 @@ impl Default for Outbound {
             messages_per_connection: 100,
         }
     }
+}
+
+/// DKIM signing (RFC 6376) of mail submitted by authenticated users, with one key per sender
+/// domain: `<keys_dir>/<domain>.<selector>.key` (PKCS#8 PEM; `calm dkim keygen DOMAIN` makes
+/// one and prints the DNS record to publish). A domain without a key is sent unsigned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dkim {
+    /// The key directory. When unset, `<data_dir>/dkim`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"dkim", extend("format" = "path"))]
+    pub keys_dir: Option<PathBuf>,
 }
 
 /// Content filtering at the DATA stage. It only produces facts (a spam score with every rule

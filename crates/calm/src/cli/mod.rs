@@ -3,6 +3,7 @@
 mod check;
 mod config;
 mod devuser;
+mod dkim;
 mod policy;
 mod quarantine;
 mod queue;
@@ -89,6 +90,13 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Make DKIM signing keys.
+    Dkim {
+        #[command(subcommand)]
+        command: dkim::DkimCommand,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Explain a message's spam score; train the Bayesian classifier.
     Spam {
         #[command(subcommand)]
@@ -130,6 +138,7 @@ pub fn main() -> ExitCode {
             quarantine::run(command, config.config.as_deref())
         }
         Command::Spam { command, config } => spam::run(command, config.config.as_deref()),
+        Command::Dkim { command, config } => dkim::run(command, config.config.as_deref()),
         Command::Reload(c) => control(c.config.as_deref(), "reload"),
         Command::Rollback(c) => control(c.config.as_deref(), "rollback"),
         _ => return unbuilt(name),
@@ -161,6 +170,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::Quarantine { .. } => "quarantine",
         Command::Spam { .. } => "spam",
+        Command::Dkim { .. } => "dkim",
     }
 }
 
@@ -178,7 +188,7 @@ fn control(config: Option<&Path>, cmd: &str) -> Result<ExitCode> {
 
 fn unbuilt(name: &str) -> ExitCode {
     eprintln!(
-        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show, reload, rollback, config versions, shadow report, quarantine, spam."
+        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show, reload, rollback, config versions, shadow report, quarantine, spam, dkim keygen."
     );
     ExitCode::from(2)
 }

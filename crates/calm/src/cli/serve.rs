@@ -104,9 +104,20 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     let quarantine = Arc::new(
         calm_quarantine::Store::open(&data.join("quarantine")).context("opening the quarantine")?,
     );
+    let dkim_dir = config
+        .dkim
+        .keys_dir
+        .clone()
+        .unwrap_or_else(|| data.join("dkim"));
+    let dkim = calm_dkim::Keys::load(&dkim_dir)
+        .with_context(|| format!("loading DKIM keys from {}", dkim_dir.display()))?;
+    if !dkim.is_empty() {
+        println!("calm: DKIM signing for {}", dkim.domains().join(", "));
+    }
     let data_stage = DataStage {
         content: ContentPipeline::load(&config)?,
         quarantine: quarantine.clone(),
+        dkim,
     };
     let backend = CalmBackend::new(
         &config,

@@ -226,3 +226,46 @@ fn submission_refuses_a_sender_the_user_does_not_own() {
         .unwrap();
     assert!(ok.status.success(), "{ok:?}");
 }
+
+/// The TXT value of `calm dkim keygen`'s zone line: its quoted strings, joined.
+fn txt_value(zone_line: &str) -> String {
+    zone_line.split('"').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn submitted_mail_is_dkim_signed_and_dkimpy_agrees() {
+    let setup = Setup::new();
+    let (ok, out, err) = crate::harness::calm(&[
+        "dkim",
+        "keygen",
+        "example.test",
+        "--config",
+        &setup.config(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let zone = out
+        .lines()
+        .find(|l| l.contains("_domainkey"))
+        .expect("zone line printed");
+    let record = txt_value(zone);
+    assert!(record.starts_with("v=DKIM1; k=rsa; p="), "{record}");
+    let _server = setup.start();
+    run(&mut smtplib(setup.submission(), "starttls", true));
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("DKIM-Signature: ") && text.contains("d=example.test"),
+        "{text}"
+    );
+    let verify = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/dkim_verify.py");
+    let out = Command::new("/usr/bin/python3")
+        .args([verify, &files[0].display().to_string(), &record])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dkimpy: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -11,8 +11,8 @@ mod markdown;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Accounts, Admin, Config, ContentFilter, Limits, Listener, Log, Outbound, Policy, Server, Spool,
-    Tls,
+    Accounts, Admin, Config, ContentFilter, Dkim, Limits, Listener, Log, Outbound, Policy, Server,
+    Spool, Tls,
 };
 
 pub use example::example_toml;
@@ -65,6 +65,7 @@ fn key_order(def: &str) -> Option<&'static [&'static str]> {
         "Policy" => fields::names::<Policy>(),
         "Outbound" => fields::names::<Outbound>(),
         "Admin" => fields::names::<Admin>(),
+        "Dkim" => fields::names::<Dkim>(),
         "ContentFilter" => fields::names::<ContentFilter>(),
         "Spool" => fields::names::<Spool>(),
         "Log" => fields::names::<Log>(),

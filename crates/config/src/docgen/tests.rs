@@ -82,8 +82,8 @@ fn every_section_and_key_is_documented() {
     assert_eq!(
         names,
         [
-            "server", "listener", "tls", "accounts", "limits", "policy", "outbound", "spool",
-            "content", "admin", "log"
+            "server", "listener", "tls", "accounts", "limits", "policy", "outbound", "dkim",
+            "spool", "content", "admin", "log"
         ]
     );
     for section in &reference.sections {
