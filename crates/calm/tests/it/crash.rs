@@ -108,3 +108,65 @@ fn sigkill_under_load_loses_and_duplicates_nothing() {
         seen.len()
     );
 }
+
+/// Outbound: calm forwards a domain to a second calm and is SIGKILLed in the middle of the
+/// deliveries. Nothing acknowledged is lost; a message whose remote 250 came just before the
+/// kill may be sent twice (remote delivery is at least once, as in Postfix), so duplicates are
+/// bounded by the messages in flight at each kill.
+#[test]
+fn sigkill_during_outbound_delivery_loses_nothing() {
+    let receiver = Setup::build("127.0.0.0/8", "", "");
+    let _receiver_server = receiver.start();
+    let sender = Setup::build_with_outbound(
+        "127.0.0.0/8",
+        "",
+        "routes_file = \"routes\"\nretry_initial_secs = 1\nretry_max_interval_secs = 1",
+        "",
+    );
+    let routes = format!("example.test relay:[127.0.0.1]:{}\n", receiver.mx());
+    std::fs::write(sender.dir.path().join("routes"), routes).unwrap();
+    let mut acked = Vec::new();
+    let mut kills = 0;
+    for round in 0..3 {
+        let server = sender.start();
+        let (mut c, _) = Smtp::connect(sender.mx());
+        c.cmd("EHLO load.example.org");
+        for n in 0..150 {
+            let token = format!("out-{round}-{n}");
+            let body = format!("Subject: {token}\r\nX-Token: {token}\r\n\r\nx\r\n");
+            if c.send_mail("load@example.org", &["bob@example.test"], &body)
+                .is_ok()
+            {
+                acked.push(token);
+            }
+        }
+        // Let delivery get going, then kill it mid-flight.
+        std::thread::sleep(Duration::from_millis(150));
+        server.kill9();
+        kills += 1;
+    }
+    let _server = sender.start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = tokens_in_mailbox(&receiver);
+    while acked.iter().any(|t| !seen.contains_key(t)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        seen = tokens_in_mailbox(&receiver);
+    }
+    let lost: Vec<_> = acked.iter().filter(|t| !seen.contains_key(*t)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    // At most the messages in flight per destination (10 connections) at each kill.
+    assert!(
+        duplicates <= kills * 10,
+        "{duplicates} duplicates after {kills} kills"
+    );
+    eprintln!(
+        "outbound crash test: {} acknowledged, all delivered, {duplicates} duplicates",
+        acked.len()
+    );
+}
