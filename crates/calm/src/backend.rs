@@ -11,7 +11,7 @@ use calm_eventlog::EventLog;
 use calm_mail_types::{Address, ReversePath};
 use calm_policy::RcptStatus;
 use calm_queue::{Envelope, Spool, SpoolError};
-use calm_smtp_proto::Reply;
+use calm_smtp_proto::{EnhancedCode, Reply};
 use calm_smtp_server::{
     Backend, DataOutcome, EnqueueError, IncomingMessage, RcptVerdict, SessionInfo, SmtpEvent,
 };
@@ -32,6 +32,9 @@ pub struct CalmBackend {
     spool: Spool,
     events: EventLog,
     sender_must_own: bool,
+    /// Per-user quota in bytes (0: none) and where mailboxes live, for the RCPT-time check.
+    quota_bytes: u64,
+    mail_base: std::path::PathBuf,
 }
 
 impl CalmBackend {
@@ -54,6 +57,8 @@ impl CalmBackend {
             spool,
             events,
             sender_must_own: config.accounts.sender_must_own_address,
+            quota_bytes: config.accounts.quota_bytes,
+            mail_base: config.server.data_dir.join("mail"),
         }
     }
 }
@@ -72,6 +77,31 @@ fn directory_key(a: &Address) -> String {
 }
 
 impl CalmBackend {
+    /// `452 4.2.2` when a local mailbox this recipient delivers to is at or over its quota
+    /// (RFC 3463: mailbox full, a temporary condition: the sender keeps the message).
+    fn over_quota(&self, resolution: &Resolution, rcpt: &Address) -> Option<Reply> {
+        let Resolution::Deliver(targets) = resolution else {
+            return None;
+        };
+        if self.quota_bytes == 0 {
+            return None;
+        }
+        let full = targets.iter().any(|t| match t {
+            calm_accounts::Target::Mailbox(user) => {
+                let dir = calm_maildir::mailbox_dir(&self.mail_base, user);
+                calm_maildir::mailbox_size(&dir) >= self.quota_bytes
+            }
+            calm_accounts::Target::Forward(_) => false,
+        });
+        full.then(|| {
+            Reply::new(
+                452,
+                EnhancedCode::parse("4.2.2"),
+                format!("<{rcpt}>: Mailbox full, try again later"),
+            )
+        })
+    }
+
     /// DKIM-signs mail from an authenticated user when the sender's domain has a key. A
     /// signing failure is logged and the message goes out unsigned (never lost over it).
     fn sign(&self, msg: &mut IncomingMessage) {
@@ -187,6 +217,9 @@ impl Backend for CalmBackend {
             Cutover::Normal if rcpt.is_ip_literal() => Resolution::NotLocal,
             Cutover::Normal => directory.resolve(&key),
         };
+        if let Some(reply) = self.over_quota(&resolution, rcpt) {
+            return RcptVerdict::Reject(reply);
+        }
         let failure;
         let status = match &resolution {
             Resolution::Deliver(_) => RcptStatus::Known,

@@ -271,6 +271,13 @@ pub struct Accounts {
     /// Whether an authenticated user may only use their own addresses (and the aliases that
     /// lead to them) as envelope sender. Turning this off lets any user forge any sender.
     pub sender_must_own_address: bool,
+    /// Per-user mailbox quota in bytes (all folders together); 0 means no limit. A recipient
+    /// whose mailbox is full is answered `452 4.2.2` at RCPT, so the sender keeps the message
+    /// and retries; mail already accepted is always delivered.
+    pub quota_bytes: u64,
+    /// Allow IMAP LOGIN and POP3 USER/PASS without TLS on listeners bound to a loopback address
+    /// (for local webmail or tools). Everywhere else passwords are only accepted under TLS.
+    pub plaintext_auth_on_loopback: bool,
 }
 
 fn catch_all_example() -> BTreeMap<String, String> {
@@ -289,6 +296,8 @@ impl Default for Accounts {
             subaddress_separator: Some('+'),
             catch_all: BTreeMap::new(),
             sender_must_own_address: true,
+            quota_bytes: 0,
+            plaintext_auth_on_loopback: false,
         }
     }
 }

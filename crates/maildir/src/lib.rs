@@ -279,6 +279,46 @@ fn fail_all(
     }
 }
 
+/// Bytes used by a Maildir++ mailbox: every message in `new/` and `cur/` of the root and of
+/// each `.Folder`. The size comes from the `,S=` field of the name (Dovecot's convention, which
+/// calm's own names carry) so no file is opened; names without it are `stat`ed. A missing
+/// mailbox uses 0 bytes.
+pub fn mailbox_size(root: &Path) -> u64 {
+    let mut dirs = vec![root.to_path_buf()];
+    if let Ok(entries) = fs::read_dir(root) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') && entry.path().is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    let mut total = 0;
+    for dir in dirs {
+        for sub in ["new", "cur"] {
+            let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                total += size_of_entry(&entry);
+            }
+        }
+    }
+    total
+}
+
+fn size_of_entry(entry: &fs::DirEntry) -> u64 {
+    let name = entry.file_name();
+    let name = name.to_string_lossy();
+    let from_name = name
+        .split(':')
+        .next()
+        .and_then(|base| base.split(",S=").nth(1))
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.parse().ok());
+    from_name.unwrap_or_else(|| entry.metadata().map_or(0, |m| m.len()))
+}
+
 /// The mailbox directory of a user: `BASE/DOMAIN/LOCAL`, with characters that are unsafe in a
 /// path component (`/`, NUL, a leading `.`) percent-encoded so no address can escape `BASE`.
 pub fn mailbox_dir(base: &Path, user: &str) -> PathBuf {

@@ -112,3 +112,16 @@ fn write_error_names_the_path() {
     assert!(err.to_string().contains("tmp/n"), "{err}");
     assert!(!err.is_no_space());
 }
+
+#[test]
+fn mailbox_size_counts_every_folder_from_names_or_stat() {
+    let dir = tmpdir();
+    assert_eq!(mailbox_size(&dir.path().join("missing")), 0);
+    let inbox = Maildir::create(dir.path()).unwrap();
+    let sent = Maildir::create(&dir.path().join(".Sent")).unwrap();
+    fs::write(inbox.path().join("new/1.a.h,S=100"), b"x").unwrap();
+    fs::write(inbox.path().join("cur/2.b.h,S=50:2,S"), b"x").unwrap();
+    fs::write(sent.path().join("cur/3.c.h:2,S"), b"12345").unwrap();
+    fs::write(inbox.path().join("tmp/4.d.h,S=999"), b"x").unwrap();
+    assert_eq!(mailbox_size(dir.path()), 155);
+}

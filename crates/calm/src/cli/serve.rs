@@ -137,18 +137,26 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         mail_base: data.join("mail"),
         events: events.clone(),
     });
-    let pop3_settings =
-        calm_pop3_server::Settings::new(config.server.hostname.clone(), tls.clone());
-    let pop3 = Arc::new(calm_pop3_server::Server::new(
-        Arc::new(pop3_settings),
-        mailboxes.clone(),
-    ));
-    let imap_settings =
-        calm_imap_server::Settings::new(config.server.hostname.clone(), tls.clone());
-    let imap = Arc::new(calm_imap_server::Server::new(
-        Arc::new(imap_settings),
-        mailboxes.clone(),
-    ));
+    // Index 0: passwords only under TLS; 1: plaintext allowed (loopback listeners, if the
+    // configuration says so).
+    let pop3 = [false, true].map(|plain| {
+        let mut settings =
+            calm_pop3_server::Settings::new(config.server.hostname.clone(), tls.clone());
+        settings.allow_plaintext_auth = plain;
+        Arc::new(calm_pop3_server::Server::new(
+            Arc::new(settings),
+            mailboxes.clone(),
+        ))
+    });
+    let imap = [false, true].map(|plain| {
+        let mut settings =
+            calm_imap_server::Settings::new(config.server.hostname.clone(), tls.clone());
+        settings.allow_plaintext_auth = plain;
+        Arc::new(calm_imap_server::Server::new(
+            Arc::new(settings),
+            mailboxes.clone(),
+        ))
+    });
     let live = crate::control::Live {
         quarantine,
         spool,
@@ -276,8 +284,8 @@ fn load_gate(config: &Config, events: &EventLog) -> Result<crate::gate::Gate> {
 /// One server per protocol; each listener runs one of them.
 struct Servers {
     smtp: Arc<Server<CalmBackend>>,
-    pop3: Arc<calm_pop3_server::Server<MailboxBackend>>,
-    imap: Arc<calm_imap_server::Server<MailboxBackend>>,
+    pop3: [Arc<calm_pop3_server::Server<MailboxBackend>>; 2],
+    imap: [Arc<calm_imap_server::Server<MailboxBackend>>; 2],
 }
 
 /// Binds every listener and starts its accept loop.
@@ -292,6 +300,8 @@ async fn start_listeners(
             .await
             .with_context(|| format!("listener {name}: cannot listen on {address}"))?;
         let role = listener.role;
+        let plain =
+            usize::from(config.accounts.plaintext_auth_on_loopback && address.ip().is_loopback());
         println!(
             "calm: listening {name} {} (role {})",
             socket.local_addr()?,
@@ -303,11 +313,11 @@ async fn start_listeners(
                 tasks.spawn(async move { server.run(name, smtp_role(role), socket).await });
             }
             Role::Pop3 | Role::Pop3s => {
-                let server = servers.pop3.clone();
+                let server = servers.pop3[plain].clone();
                 tasks.spawn(async move { server.run(name, pop3_role(role), socket).await });
             }
             Role::Imap | Role::Imaps => {
-                let server = servers.imap.clone();
+                let server = servers.imap[plain].clone();
                 let role = if role == Role::Imaps {
                     calm_imap_server::Role::Imaps
                 } else {

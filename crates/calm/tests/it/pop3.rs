@@ -100,3 +100,50 @@ fn pop3_refuses_a_wrong_password_and_plaintext_login() {
         "USER before STLS is refused: {reply:?}"
     );
 }
+
+#[test]
+fn a_full_mailbox_defers_at_rcpt_and_nothing_is_lost() {
+    let setup = Setup::build("127.0.0.2/32", "", "[accounts]\nquota_bytes = 2000\n");
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let big = format!(
+        "Subject: big\r\n\r\n{}",
+        format!("{}\r\n", "q".repeat(70)).repeat(30)
+    );
+    c.send_mail("a@example.org", &["bob@example.test"], &big)
+        .unwrap();
+    setup.wait_for_mail("bob@example.test", 1);
+    let refused = c
+        .send_mail(
+            "a@example.org",
+            &["bob@example.test"],
+            "Subject: more\r\n\r\nx\r\n",
+        )
+        .unwrap_err();
+    assert!(refused.1.starts_with("452 4.2.2"), "{refused:?}");
+    // After the user deletes mail over POP3, mail is accepted again.
+    poplib(setup.port("pop3s"), "ssl", &["--delete"]);
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: more\r\n\r\nx\r\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn plaintext_login_on_loopback_only_when_configured() {
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        "[accounts]\nplaintext_auth_on_loopback = true\n",
+    );
+    let _server = setup.start();
+    let (mut raw, _) = Smtp::connect(setup.port("pop3"));
+    raw.send_raw(b"USER bob@example.test\r\n");
+    assert!(raw.read_reply().1.starts_with("+OK"));
+    raw.send_raw(b"PASS secret\r\n");
+    let reply = raw.read_reply();
+    assert!(reply.1.starts_with("+OK"), "{reply:?}");
+}
