@@ -46,8 +46,9 @@ def count(d):
 class Calm:
     name = "calm"
 
-    def __init__(self, work, binary):
-        self.dir = os.path.join(work, "calm")
+    def __init__(self, work, binary, name="calm", content_extra=""):
+        self.name = name
+        self.dir = os.path.join(work, name)
         os.makedirs(self.dir)
         self.port = free_port()
         with open(os.path.join(self.dir, "calm.toml"), "w") as f:
@@ -73,10 +74,14 @@ dns_lookups = false
 # No SPF/DKIM/DMARC for the made-up sender (Postfix's peer does none either); the content
 # rules still score every message.
 authenticate = false
+{content_extra}
 
 [outbound]
 # Nothing here is delivered remotely; never ask a real DNS server.
 resolver = "127.0.0.1:9"
+
+[admin]
+enabled = false
 """)
         self.cfg = os.path.join(self.dir, "calm.toml")
         subprocess.run([binary, "user", "add", "u@test", "--password", "bench", "--config", self.cfg],
