@@ -10,12 +10,15 @@
 //! - [`Resolver::mail_exchangers`]: MX hosts by preference, shuffled among equals, the implicit
 //!   MX when there is none, and [`DnsError::NullMx`] for a null MX.
 //! - [`order_mx`]: the same ordering without I/O, for unit tests and other callers.
+//! - [`Resolver::dnsbl`] and [`Resolver::dnsbl_reason`]: DNSBL/DNSWL look-ups (RFC 5782) of
+//!   an address or a domain ([`DnsblSubject`]) in a list zone; [`dnsbl_query_name`] builds the
+//!   query name (reversed IPv4 octets, IPv6 nibbles, or the domain) without I/O.
 //! - [`DnsError`]: says whether a failure is permanent ([`DnsError::is_permanent`]), which is
 //!   what decides between a bounce and a retry.
 //! - With the `test-server` feature, `test_server`: an in-process authoritative server.
 //!
-//! It deliberately does not do SPF/DKIM/DMARC, DNSBL, MTA-STS or DANE lookups (later layers),
-//! and it does not cache beyond what hickory's own cache does.
+//! It deliberately does not do SPF/DKIM/DMARC, MTA-STS or DANE lookups (later layers),
+//! it does not judge DNSBL return codes (the policy does), and it does not cache beyond what hickory's own cache does.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), calm_dns::DnsError> {
@@ -31,6 +34,7 @@
 //! # Ok(()) }
 //! ```
 
+mod dnsbl;
 mod mx;
 #[cfg(any(test, feature = "test-server"))]
 pub mod test_server;
@@ -46,6 +50,7 @@ use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RData};
 
+pub use dnsbl::{DnsblSubject, dnsbl_query_name};
 pub use mx::{MxHost, implicit_mx, order_mx};
 
 /// Why a lookup did not give hosts to deliver to.
