@@ -6,12 +6,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use calm_smtp_proto::client::{Capabilities, ReplyError, ReplyParser};
 use calm_smtp_proto::{EnhancedCode, Reply, dot_stuff};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+
+use crate::credentials::Credential;
 
 /// Per-stage time limits. Defaults are RFC 5321 §4.5.3.2's minimums.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +81,38 @@ impl ConnError {
             ConnError::Protocol(_) => "4.5.0",
             // 4.7.0 "other or undefined security status".
             ConnError::Tls(_) => "4.7.0",
+        }
+    }
+}
+
+/// A SASL mechanism calm speaks towards relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mechanism {
+    /// RFC 4616, with the response in the AUTH line (RFC 4954 §4 initial response).
+    Plain,
+    /// The obsolete LOGIN exchange (draft-murchison-sasl-login), for relays offering only it.
+    Login,
+}
+
+impl Mechanism {
+    /// PLAIN when offered, else LOGIN when offered (`offered` is the EHLO AUTH list,
+    /// upper-cased by the parser).
+    pub(crate) fn choose(offered: &[String]) -> Option<Mechanism> {
+        let has = |m: &str| offered.iter().any(|o| o == m);
+        if has("PLAIN") {
+            Some(Mechanism::Plain)
+        } else if has("LOGIN") {
+            Some(Mechanism::Login)
+        } else {
+            None
+        }
+    }
+
+    /// The name in the AUTH command (and in logs).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
         }
     }
 }
@@ -239,6 +276,50 @@ impl SmtpConn {
         }))
     }
 
+    /// True once STARTTLS succeeded.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// AUTH (RFC 4954) with `mechanism`; returns the server's final answer (235 on success).
+    /// The caller must have checked [`SmtpConn::is_tls`]: this sends the password as given.
+    /// Nothing here logs or returns the command lines, which hold the password.
+    pub(crate) async fn authenticate(
+        &mut self,
+        mechanism: Mechanism,
+        credential: &Credential,
+    ) -> Result<Reply, ConnError> {
+        let t = self.t.greeting;
+        match mechanism {
+            Mechanism::Plain => {
+                // RFC 4616 §2: authzid (empty) NUL authcid NUL passwd.
+                let response = format!("\0{}\0{}", credential.username(), credential.password());
+                let line = format!("AUTH PLAIN {}", BASE64.encode(response));
+                let reply = self.command(&line, t, "AUTH").await?;
+                if reply.code == 334 {
+                    // RFC 4954 §4: a challenge after a complete PLAIN response is not
+                    // expected; cancel with `*` and report the 334 as the failure.
+                    let _ = self.command("*", t, "AUTH").await?;
+                }
+                Ok(reply)
+            }
+            Mechanism::Login => {
+                let reply = self.command("AUTH LOGIN", t, "AUTH").await?;
+                if reply.code != 334 {
+                    return Ok(reply);
+                }
+                let user = BASE64.encode(credential.username());
+                let reply = self.command(&user, t, "AUTH").await?;
+                if reply.code != 334 {
+                    // The password is only sent when the server asks for it.
+                    return Ok(reply);
+                }
+                let pass = BASE64.encode(credential.password());
+                self.command(&pass, t, "AUTH").await
+            }
+        }
+    }
+
     /// False once the session is in an unknown state (a failed RSET): it must not be reused.
     pub(crate) fn is_usable(&self) -> bool {
         !self.broken
@@ -371,3 +452,6 @@ impl SmtpConn {
         let _ = self.command("QUIT", limit, "QUIT").await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! Delivering a batch of messages to one destination: MX hosts in order, the next host on a
 //! connection failure or a refused greeting (RFC 5321 §5.1), one connection reused for
-//! several messages, STARTTLS per the route's policy.
+//! several messages, STARTTLS per the route's policy, then AUTH when the route has a
+//! credential (RFC 4954; only ever inside TLS).
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -9,21 +10,33 @@ use calm_dns::{DnsError, MxHost, Resolver};
 use calm_smtp_proto::Reply;
 use tokio_rustls::TlsConnector;
 
-use crate::client::{ConnError, SmtpConn, Timeouts};
+use crate::client::{ConnError, Mechanism, SmtpConn, Timeouts};
+use crate::credentials::Credential;
 use crate::event::{EventSink, OutboundEvent};
 use crate::route::{NextHop, TlsPolicy};
 use crate::tls::{TlsConfigs, server_name};
 
-/// Where a batch goes: the recipient domain, and the route's nexthop if it has one.
+/// Where a batch goes: the recipient domain, the route's nexthop if it has one, and the
+/// credential its `auth=` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Destination {
     pub domain: String,
     pub nexthop: Option<NextHop>,
+    pub credential: Option<Credential>,
 }
 
 impl Destination {
-    /// The key that groups deliveries (and limits concurrency): the nexthop, else the domain.
+    /// The key that groups deliveries (and limits concurrency): the nexthop, else the domain;
+    /// with the credential's name, so routes to one relay under two accounts stay apart.
     pub(crate) fn key(&self) -> String {
+        let host = self.host_key();
+        match self.nexthop.as_ref().and_then(|h| h.auth.as_deref()) {
+            Some(name) => format!("{host} auth={name}"),
+            None => host,
+        }
+    }
+
+    fn host_key(&self) -> String {
         match &self.nexthop {
             Some(h) if !h.host.is_empty() => match (h.mx_lookup, h.port) {
                 (false, Some(p)) => format!("[{}]:{p}", h.host),
@@ -254,8 +267,14 @@ impl Deliverer {
             .unwrap_or(self.port)
     }
 
+    /// The route's policy; a credential raises `none`/`may` to `encrypt`, so a password
+    /// never travels in clear (the routes parser already refuses `auth=` with `tls=none`).
     fn tls_policy(dest: &Destination) -> TlsPolicy {
-        dest.nexthop.as_ref().map_or(TlsPolicy::May, |h| h.tls)
+        let policy = dest.nexthop.as_ref().map_or(TlsPolicy::May, |h| h.tls);
+        match policy {
+            TlsPolicy::None | TlsPolicy::May if dest.credential.is_some() => TlsPolicy::Encrypt,
+            other => other,
+        }
     }
 
     /// Connect, greet, EHLO, STARTTLS, then messages until done or the connection limit.
@@ -276,10 +295,14 @@ impl Deliverer {
             messages: queue.len(),
         });
         let addr = SocketAddr::new(ip, self.port(dest));
-        let conn = match self
+        let opened = match self
             .open(addr, host, Self::tls_policy(dest), allow_tls)
             .await
         {
+            Ok(conn) => self.login(conn, host, dest.credential.as_ref()).await,
+            Err(result) => Err(result),
+        };
+        let conn = match opened {
             Ok(conn) => conn,
             Err(result) => return result,
         };
@@ -366,6 +389,59 @@ impl Deliverer {
         // RFC 3207 §4.2: forget what was learnt before TLS and ask again.
         self.greet(&mut conn, host).await?;
         Ok(conn)
+    }
+
+    /// RFC 4954 AUTH when the route has a credential: PLAIN preferred, LOGIN if it is all
+    /// the relay offers. A refusal defers the route's mail (4xx): a wrong password is the
+    /// operator's to fix, not a reason to bounce the sender's message.
+    async fn login(
+        &self,
+        mut conn: SmtpConn,
+        host: &str,
+        credential: Option<&Credential>,
+    ) -> Result<SmtpConn, HostResult> {
+        let Some(credential) = credential else {
+            return Ok(conn);
+        };
+        let refuse =
+            |why: String| HostResult::Failed(Answer::local(Verdict::Transient, "4.7.0", why));
+        // Defence in depth: `tls_policy` already made TLS mandatory for this route.
+        if !conn.is_tls() {
+            conn.quit().await;
+            return Err(refuse(format!(
+                "{host}: not sending a password outside TLS"
+            )));
+        }
+        let Some(mechanism) = Mechanism::choose(&conn.caps.auth) else {
+            let offered = conn.caps.auth.join(" ");
+            conn.quit().await;
+            return Err(refuse(format!(
+                "{host}: the relay offers no AUTH mechanism calm speaks (PLAIN, LOGIN): {offered:?}"
+            )));
+        };
+        match conn.authenticate(mechanism, credential).await {
+            Ok(r) if r.code == 235 => {
+                tracing::debug!(
+                    host,
+                    mechanism = mechanism.name(),
+                    user = credential.username(),
+                    "authenticated"
+                );
+                Ok(conn)
+            }
+            Ok(r) => {
+                conn.quit().await;
+                let mut answer = Answer::host_refusal(&r, host);
+                answer.text = format!(
+                    "AUTH {} as {} refused: {}",
+                    mechanism.name(),
+                    credential.username(),
+                    answer.text
+                );
+                Err(HostResult::Failed(answer))
+            }
+            Err(e) => Err(HostResult::Failed(Answer::from_conn_error(&e, host))),
+        }
     }
 
     /// Sends queued messages over `conn` until the queue is empty, the per-connection limit

@@ -18,7 +18,7 @@ use crate::deliver::{Answer, Deliverer, Destination, Outcome, Verdict, Work};
 use crate::dsn::DsnSink;
 use crate::event::{EventSink, OutboundEvent, domain_of};
 use crate::retry::{Clock, RetryPolicy};
-use crate::route::{Routes, Transport};
+use crate::route::{NextHop, Routes, Transport};
 use crate::tls::TlsConfigs;
 
 /// Below this many due messages per destination, one connection carries them all.
@@ -123,6 +123,34 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
+}
+
+/// An SMTP route's destination, with the credential its `auth=` names; a name the
+/// credentials file lacks defers the recipient without contacting anyone.
+fn destination(
+    routes: &Routes,
+    domain: String,
+    nexthop: Option<NextHop>,
+) -> Result<Destination, Answer> {
+    let name = nexthop.as_ref().and_then(|h| h.auth.as_deref());
+    let credential = match name {
+        Some(name) => match routes.credential(name) {
+            Some(c) => Some(c.clone()),
+            // RFC 3463: 4.3.5 "system incorrectly configured".
+            None => {
+                let why = format!(
+                    "route needs the relay credential {name:?}, which the credentials file does not define"
+                );
+                return Err(Answer::local(Verdict::Transient, "4.3.5", why));
+            }
+        },
+        None => None,
+    };
+    Ok(Destination {
+        domain,
+        nexthop,
+        credential,
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -281,14 +309,16 @@ impl Engine {
         for r in entry.pending().filter(|r| r.next_attempt <= now) {
             let domain = domain_of(&r.rcpt);
             let answer = match routes.lookup(&domain) {
-                Transport::Smtp(nexthop) => {
-                    let dest = Destination { domain, nexthop };
-                    mine.entry(dest.key())
-                        .or_insert_with(|| (dest, Vec::new()))
-                        .1
-                        .push(r.rcpt.clone());
-                    continue;
-                }
+                Transport::Smtp(nexthop) => match destination(&routes, domain, nexthop) {
+                    Ok(dest) => {
+                        mine.entry(dest.key())
+                            .or_insert_with(|| (dest, Vec::new()))
+                            .1
+                            .push(r.rcpt.clone());
+                        continue;
+                    }
+                    Err(answer) => answer,
+                },
                 // RFC 3463: 4.3.2 "system not accepting network messages".
                 Transport::Disabled => Answer::local(
                     Verdict::Transient,

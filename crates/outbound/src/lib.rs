@@ -12,6 +12,9 @@
 //!   [`Engine::release`], [`Engine::retry_now`], [`Engine::delete`], [`Engine::bounce`].
 //! - [`Routes`] and [`Transport`]: the transport map (Postfix `transport(5)` lines plus
 //!   `disabled`) and relay host; [`Transport::rcpt_refusal`] gives the binary its RCPT answer.
+//! - [`RelayCredentials`] and [`Credential`]: the separate credentials file for routes with
+//!   `auth=NAME`; [`Routes::with_credentials`] attaches them. Such routes require STARTTLS,
+//!   then authenticate with RFC 4954 AUTH PLAIN (LOGIN when only that is offered).
 //! - [`RetryPolicy`] and [`Clock`] ([`SystemClock`], [`ManualClock`] for tests).
 //! - [`Dsn`], [`DsnSink`] and [`build_dsn`]: bounces and delay warnings, handed to the binary
 //!   as bytes plus envelope so it enqueues them through the spool (the sender may be local).
@@ -23,9 +26,9 @@
 //! and the state write sends that recipient again after restart (RFC 5321 §6.1 accepts
 //! duplicates over loss).
 //!
-//! It deliberately does not do DKIM signing, SMTP AUTH to relays, MTA-STS, DANE, CHUNKING or
-//! DSN parameters (RFC 3461) towards remote servers, and it does not write the event log
-//! itself: events go to the [`EventSink`] the binary provides.
+//! It deliberately does not do DKIM signing, SASL mechanisms beyond PLAIN and LOGIN,
+//! MTA-STS, DANE, CHUNKING or DSN parameters (RFC 3461) towards remote servers, and it does
+//! not write the event log itself: events go to the [`EventSink`] the binary provides.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), calm_outbound::OutboundError> {
@@ -44,6 +47,7 @@
 
 mod apply;
 mod client;
+mod credentials;
 mod deliver;
 mod dsn;
 mod engine;
@@ -55,6 +59,7 @@ mod tls;
 
 pub use calm_queue::outbound::{EntryState, ListFilter, QueueEntry};
 pub use client::Timeouts;
+pub use credentials::{Credential, RelayCredentials};
 pub use dsn::{Dsn, DsnInput, DsnKind, DsnRecipient, DsnSink, build_dsn};
 pub use engine::{Engine, OutboundConfig, OutboundError};
 pub use event::{EventSink, OutboundEvent};

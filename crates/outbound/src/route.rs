@@ -4,10 +4,11 @@
 //! File format, one rule per line, `#` comments:
 //!
 //! ```text
-//! # pattern        transport[:nexthop]      [tls=none|may|encrypt|verify]
+//! # pattern        transport[:nexthop]      [tls=none|may|encrypt|verify] [auth=NAME]
 //! example.com      smtp:[mx.example.com]:2525
 //! .example.com     relay:[10.0.0.5]           # every subdomain of example.com
 //! old.example.org  relay:[old-mx.internal]:25 tls=encrypt
+//! isp.test         relay:[smtp.isp.example]:587 auth=isp
 //! local.test       local
 //! moving.test      disabled                   # RCPT gets 450: senders retry
 //! dead.test        error:this domain is closed
@@ -17,11 +18,18 @@
 //! A nexthop in `[brackets]` is a host connected to directly; without brackets its MX records
 //! are looked up (Postfix semantics). An empty nexthop means the recipient's domain. Flipping a
 //! domain from the old server to calm is one line here and one reload.
+//!
+//! `auth=NAME` makes calm authenticate to the nexthop (RFC 4954) with the credential `NAME`
+//! from the separate credentials file ([`RelayCredentials`], given by
+//! [`Routes::with_credentials`]). It implies `tls=encrypt` (a password never travels in
+//! clear); `tls=verify` may be added, `tls=none` is refused.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use calm_smtp_proto::{EnhancedCode, Reply};
+
+use crate::credentials::{Credential, RelayCredentials};
 
 /// How a route wants TLS (names as Postfix's `smtp_tls_security_level`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,6 +57,8 @@ pub struct NextHop {
     pub mx_lookup: bool,
     /// TLS policy for this route.
     pub tls: TlsPolicy,
+    /// The credential (`auth=NAME`) to authenticate with, by name.
+    pub auth: Option<String>,
 }
 
 /// What to do with mail for a domain.
@@ -103,6 +113,7 @@ pub struct Routes {
     subdomains: HashMap<String, Transport>,
     wildcard: Option<Transport>,
     relay_host: Option<NextHop>,
+    credentials: RelayCredentials,
 }
 
 impl Routes {
@@ -164,6 +175,39 @@ impl Routes {
         self
     }
 
+    /// Sets the credentials that `auth=NAME` options refer to.
+    pub fn with_credentials(mut self, credentials: RelayCredentials) -> Routes {
+        self.credentials = credentials;
+        self
+    }
+
+    /// `auth=` names used by a rule or the relay host but absent from the credentials,
+    /// sorted (the binary reports them at load; such routes defer their mail).
+    pub fn missing_credentials(&self) -> Vec<String> {
+        let hops = self
+            .exact
+            .values()
+            .chain(self.subdomains.values())
+            .chain(&self.wildcard)
+            .filter_map(|t| match t {
+                Transport::Smtp(Some(hop)) => Some(hop),
+                _ => None,
+            })
+            .chain(&self.relay_host);
+        let mut missing: Vec<String> = hops
+            .filter_map(|hop| hop.auth.clone())
+            .filter(|name| self.credentials.get(name).is_none())
+            .collect();
+        missing.sort();
+        missing.dedup();
+        missing
+    }
+
+    /// The credential called `name`.
+    pub(crate) fn credential(&self, name: &str) -> Option<&Credential> {
+        self.credentials.get(name)
+    }
+
     /// The transport for `domain`: the exact rule, then `.parent` rules from the nearest
     /// parent up, then `*`, then the relay host, then the domain's own MX hosts.
     pub fn lookup(&self, domain: &str) -> Transport {
@@ -216,8 +260,8 @@ fn parse_transport(value: &str, options: &[&str]) -> Result<Transport, String> {
                 .join(" "),
         )),
         "smtp" | "relay" | "" => {
-            let tls = parse_options(options)?;
-            parse_nexthop(nexthop, tls).map(Transport::Smtp)
+            let (tls, auth) = parse_options(options)?;
+            parse_nexthop(nexthop, tls, auth).map(Transport::Smtp)
         }
         other => Err(format!(
             "unknown transport {other:?} (use smtp, relay, local, disabled or error)"
@@ -225,9 +269,18 @@ fn parse_transport(value: &str, options: &[&str]) -> Result<Transport, String> {
     }
 }
 
-fn parse_options(options: &[&str]) -> Result<TlsPolicy, String> {
+/// `tls=…` and `auth=NAME`; `auth=` raises `may` to `encrypt` and refuses `none`.
+fn parse_options(options: &[&str]) -> Result<(TlsPolicy, Option<String>), String> {
     let mut tls = TlsPolicy::May;
+    let mut auth = None;
     for option in options {
+        if let Some(name) = option.strip_prefix("auth=") {
+            if name.is_empty() {
+                return Err("auth= needs a credential name".into());
+            }
+            auth = Some(name.to_owned());
+            continue;
+        }
         tls = match *option {
             "tls=none" => TlsPolicy::None,
             "tls=may" => TlsPolicy::May,
@@ -236,17 +289,34 @@ fn parse_options(options: &[&str]) -> Result<TlsPolicy, String> {
             other => return Err(format!("unknown option {other:?}")),
         };
     }
-    Ok(tls)
+    if auth.is_some() {
+        // A password is only ever sent inside TLS.
+        tls = match tls {
+            TlsPolicy::None => return Err("auth= cannot be combined with tls=none".into()),
+            TlsPolicy::May => TlsPolicy::Encrypt,
+            other => other,
+        };
+    }
+    Ok((tls, auth))
 }
 
 /// `[host]:port`, `[host]`, `host:port`, `host` or empty (the recipient's domain).
-fn parse_nexthop(text: &str, tls: TlsPolicy) -> Result<Option<NextHop>, String> {
+fn parse_nexthop(
+    text: &str,
+    tls: TlsPolicy,
+    auth: Option<String>,
+) -> Result<Option<NextHop>, String> {
     if text.is_empty() {
+        if auth.is_some() {
+            // The recipient's MX hosts are whoever DNS says: never hand them a password.
+            return Err("auth= needs a nexthop host (relay:[host]:port)".into());
+        }
         return Ok((tls != TlsPolicy::May).then(|| NextHop {
             host: String::new(),
             port: None,
             mx_lookup: true,
             tls,
+            auth,
         }));
     }
     let (host, port, mx_lookup) = if let Some(rest) = text.strip_prefix('[') {
@@ -274,6 +344,7 @@ fn parse_nexthop(text: &str, tls: TlsPolicy) -> Result<Option<NextHop>, String> 
         port,
         mx_lookup,
         tls,
+        auth,
     }))
 }
 

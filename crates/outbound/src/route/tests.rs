@@ -6,6 +6,7 @@ fn hop(host: &str, port: Option<u16>, mx_lookup: bool) -> Transport {
         port,
         mx_lookup,
         tls: TlsPolicy::May,
+        auth: None,
     }))
 }
 
@@ -62,6 +63,7 @@ fn unmatched_domains_use_the_wildcard_then_the_relay_host_then_mx() {
         port: Some(587),
         mx_lookup: false,
         tls: TlsPolicy::Encrypt,
+        auth: None,
     };
     let with_relay = routes.clone().with_relay_host(Some(relay.clone()));
     assert_eq!(with_relay.lookup("other.net"), Transport::Smtp(Some(relay)));
@@ -123,4 +125,46 @@ fn ip_literal_nexthops_and_options_without_host() {
         (b.host.as_str(), b.mx_lookup, b.tls),
         ("", true, TlsPolicy::Encrypt)
     );
+}
+
+#[test]
+fn auth_names_a_credential_and_implies_tls() {
+    let routes = Routes::parse("isp.test relay:[smtp.isp.test]:587 auth=isp\n", "r").unwrap();
+    let Transport::Smtp(Some(hop)) = routes.lookup("isp.test") else {
+        panic!("isp.test");
+    };
+    assert_eq!(hop.auth.as_deref(), Some("isp"));
+    assert_eq!(hop.tls, TlsPolicy::Encrypt, "auth= raises tls=may");
+    let verify = Routes::parse("v.test relay:[h.test] tls=verify auth=isp\n", "r").unwrap();
+    let Transport::Smtp(Some(hop)) = verify.lookup("v.test") else {
+        panic!("v.test");
+    };
+    assert_eq!(hop.tls, TlsPolicy::Verify, "tls=verify is kept");
+    for bad in [
+        "a.test relay:[h.test] auth=isp tls=none\n",
+        "a.test relay:[h.test] auth=\n",
+        "a.test smtp: auth=isp\n",
+    ] {
+        let e = Routes::parse(bad, "r").unwrap_err();
+        assert_eq!(e.line, 1, "{bad}: {e}");
+    }
+}
+
+#[test]
+fn missing_credentials_are_listed() {
+    use crate::credentials::RelayCredentials;
+    let text = "a.test relay:[h.test] auth=isp\nb.test relay:[h.test] auth=hub\n\
+                c.test relay:[h.test] auth=isp\n";
+    let routes = Routes::parse(text, "r").unwrap();
+    assert_eq!(routes.missing_credentials(), ["hub", "isp"]);
+    let creds = RelayCredentials::parse("isp u p\n", "c").unwrap();
+    let routes = routes.with_credentials(creds);
+    assert_eq!(routes.missing_credentials(), ["hub"]);
+    assert_eq!(routes.credential("isp").unwrap().username(), "u");
+    let relay = Routes::parse("* relay:[r.test] auth=relay\n", "r").unwrap();
+    let relay = Routes::default().with_relay_host(match relay.lookup("x.test") {
+        Transport::Smtp(hop) => hop,
+        _ => None,
+    });
+    assert_eq!(relay.missing_credentials(), ["relay"]);
 }
