@@ -23,6 +23,20 @@ use crate::route::RouteError;
 /// is base64 of `\0user\0password`, so 4096 octets each stays well inside.
 const MAX_FIELD: usize = 4096;
 
+/// Why a username or password cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// The field (`username` or `password`) is empty.
+    #[error("empty {0}")]
+    Empty(&'static str),
+    /// The field is longer than 4096 octets.
+    #[error("{0} longer than {MAX_FIELD} octets")]
+    TooLong(&'static str),
+    /// The field holds a control character (NUL, CR, LF, …).
+    #[error("control character in the {0}")]
+    Control(&'static str),
+}
+
 /// One username and password. `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -33,16 +47,16 @@ pub struct Credential {
 impl Credential {
     /// A credential; refuses empty fields, control characters (PLAIN separates with NUL, and
     /// CR/LF would end the command line) and fields over 4096 octets.
-    pub fn new(username: &str, password: &str) -> Result<Credential, String> {
+    pub fn new(username: &str, password: &str) -> Result<Credential, CredentialError> {
         for (what, value) in [("username", username), ("password", password)] {
             if value.is_empty() {
-                return Err(format!("empty {what}"));
+                return Err(CredentialError::Empty(what));
             }
             if value.len() > MAX_FIELD {
-                return Err(format!("{what} longer than {MAX_FIELD} octets"));
+                return Err(CredentialError::TooLong(what));
             }
             if value.chars().any(char::is_control) {
-                return Err(format!("control character in the {what}"));
+                return Err(CredentialError::Control(what));
             }
         }
         Ok(Credential {
@@ -114,7 +128,7 @@ impl RelayCredentials {
                     words.len()
                 )));
             };
-            let credential = Credential::new(username, password).map_err(err)?;
+            let credential = Credential::new(username, password).map_err(|e| err(e.to_string()))?;
             if creds.by_name.contains_key(*name) {
                 return Err(err(format!("{name}: defined twice")));
             }
@@ -188,11 +202,15 @@ mod tests {
 
     #[test]
     fn hostile_fields_are_refused() {
-        assert!(Credential::new("u", "").is_err());
-        assert!(Credential::new("", "p").is_err());
-        assert!(Credential::new("u\0x", "p").is_err());
-        assert!(Credential::new("u", "p\r\nQUIT").is_err());
-        assert!(Credential::new("u", &"p".repeat(MAX_FIELD + 1)).is_err());
+        use CredentialError::*;
+        assert_eq!(Credential::new("u", ""), Err(Empty("password")));
+        assert_eq!(Credential::new("", "p"), Err(Empty("username")));
+        assert_eq!(Credential::new("u\0x", "p"), Err(Control("username")));
+        assert_eq!(Credential::new("u", "p\r\nQUIT"), Err(Control("password")));
+        let long = "p".repeat(MAX_FIELD + 1);
+        assert_eq!(Credential::new("u", &long), Err(TooLong("password")));
+        let e = RelayCredentials::parse("isp u\u{7f}x p\n", "c").unwrap_err();
+        assert_eq!(e.message, "control character in the username");
         assert!(Credential::new("u", &"p".repeat(MAX_FIELD)).is_ok());
     }
 

@@ -33,10 +33,13 @@
 //! ```no_run
 //! # async fn f() -> Result<(), calm_outbound::OutboundError> {
 //! use std::sync::Arc;
-//! use calm_outbound::{Engine, OutboundConfig, Routes, SystemClock};
+//! use calm_outbound::{Engine, OutboundConfig, RelayCredentials, Routes, SystemClock};
 //!
 //! let mut config = OutboundConfig::new("mx.example.org");
-//! config.routes = Routes::parse("old.example.org relay:[10.0.0.5]:25\n", "routes").unwrap();
+//! let map = "old.example.org relay:[10.0.0.5]:25\n\
+//!            *               relay:[smtp.isp.example]:587 auth=isp\n";
+//! let creds = RelayCredentials::parse("isp calm@example.org s3cret\n", "credentials").unwrap();
+//! config.routes = Routes::parse(map, "routes").unwrap().with_credentials(creds);
 //! let (dsn_tx, _dsn_rx) = tokio::sync::mpsc::unbounded_channel();
 //! let events = Arc::new(|event| println!("{}", serde_json::to_string(&event).unwrap()));
 //! let engine = Engine::new(config, "calm-data/spool/outbound".as_ref(), Arc::new(SystemClock),
@@ -59,7 +62,7 @@ mod tls;
 
 pub use calm_queue::outbound::{EntryState, ListFilter, QueueEntry};
 pub use client::Timeouts;
-pub use credentials::{Credential, RelayCredentials};
+pub use credentials::{Credential, CredentialError, RelayCredentials};
 pub use dsn::{Dsn, DsnInput, DsnKind, DsnRecipient, DsnSink, build_dsn};
 pub use engine::{Engine, OutboundConfig, OutboundError};
 pub use event::{EventSink, OutboundEvent};
