@@ -16,6 +16,7 @@ pub(crate) use parse::{Names, parse_condition};
 
 use crate::access::{AccessMap, Entry};
 use crate::context::Context;
+use crate::dnsbl::{self, DnsList, DnsblTarget, Listing};
 use crate::facts::{Facts, RcptStatus, Rdns, Role, Sender, Tables};
 use crate::helo::{self, Helo};
 use crate::limiter::{Counter, Key, Limiter, Per};
@@ -108,6 +109,14 @@ pub(crate) enum Check {
     /// The method's result is one of these.
     Auth(AuthMethod, Box<[AuthResult]>),
     DmarcPolicy(DmarcPolicy),
+    /// `dnsbl NAME` / `dnswl NAME`: the list (an index into the policy's DNS lists, whose
+    /// kind the parser checked) lists the session's target.
+    DnsList {
+        id: usize,
+        target: DnsblTarget,
+    },
+    /// `dnsbl_score > N`: listed block lists' weights minus listed allow lists' weights.
+    DnsblScore(Cmp),
 }
 
 /// A sender authentication method whose result is a fact.
@@ -162,6 +171,7 @@ const fn needs(from: Stage, only: bool, what: &'static str) -> Needs {
 pub(crate) struct PolicyData<'p> {
     pub(crate) lists: &'p [NetList],
     pub(crate) maps: &'p [AccessMap],
+    pub(crate) dns_lists: &'p [DnsList],
     pub(crate) ctx: &'p Context,
 }
 
@@ -199,6 +209,7 @@ const NO_OWNER: &str = "sender ownership was not checked";
 const NO_SCORE: &str = "the message was not scored";
 const NO_SCAN: &str = "the message was not scanned for malware";
 const NO_AUTH: &str = "sender authentication was not checked";
+const NO_DNSBL: &str = "no DNS list was looked up";
 const NO_DMARC_POLICY: &str = "the From domain publishes no DMARC policy (or it was not looked up)";
 pub(crate) const TABLES_MISSING: &str =
     "the directory had not loaded every recipient table this check requires";
@@ -213,7 +224,20 @@ impl Check {
             | Check::Tls
             | Check::PtrMissing
             | Check::FcrdnsFail
-            | Check::Score(_) => needs(Connect, false, "the connection"),
+            | Check::Score(_)
+            | Check::DnsblScore(_)
+            | Check::DnsList {
+                target: DnsblTarget::Client,
+                ..
+            } => needs(Connect, false, "the connection"),
+            Check::DnsList {
+                target: DnsblTarget::Helo,
+                ..
+            } => needs(Helo, false, "the HELO/EHLO name"),
+            Check::DnsList {
+                target: DnsblTarget::SenderDomain,
+                ..
+            } => needs(Mail, false, "the sender (MAIL FROM)"),
             Check::Access(Lookup::Client, _) => needs(Connect, false, "the connection"),
             Check::Rate(r) => match r.counter {
                 Counter::Connections | Counter::AuthFailures => {
@@ -319,6 +343,13 @@ impl Check {
                 Some(m) => tri(header_matches(m, name, contains.as_deref())),
             },
             Check::Score(cmp) => tri(cmp.holds(env.score)),
+            Check::DnsList { id, .. } => match env.data.dns_lists.get(*id).map(|l| l.listing(f)) {
+                None | Some(Listing::NotListed) => Tri::No,
+                Some(Listing::Listed) => Tri::Yes(None),
+                Some(Listing::Undecided(why)) => Tri::Unknown(why),
+            },
+            Check::DnsblScore(cmp) => dnsbl::score(env.data.dns_lists, f)
+                .map_or(Tri::Unknown(NO_DNSBL), |s| tri(cmp.holds(s))),
             Check::SpamScore(_)
             | Check::Gtube
             | Check::Malware(_)
@@ -448,6 +479,14 @@ impl Check {
                 "dmarc_policy",
                 f.dmarc_policy.map_or("?", DmarcPolicy::as_str).to_string(),
             ),
+            Check::DnsList { id, .. } => put(
+                "dnsbl",
+                env.data
+                    .dns_lists
+                    .get(*id)
+                    .map_or_else(String::new, |l| l.describe(f)),
+            ),
+            Check::DnsblScore(_) => put("dnsbl_score", dnsbl_score_text(env)),
             Check::Listener(_) => put("listener", f.listener.to_string()),
             Check::Tls => put("tls", f.tls.to_string()),
             Check::Authenticated => put("user", f.auth_user.unwrap_or("none").to_string()),
@@ -488,6 +527,20 @@ impl Check {
             put("entry", format!("line {}: {} {}", e.line, e.key, e.value));
         }
     }
+}
+
+/// `3.0 (zen=127.0.0.2, wl=not listed)`: the score and every answered list.
+fn dnsbl_score_text(env: &Env<'_, '_>) -> String {
+    let f = env.facts;
+    let score = dnsbl::score(env.data.dns_lists, f).map_or("?".into(), |s| format!("{s:.1}"));
+    let answered: Vec<String> = env
+        .data
+        .dns_lists
+        .iter()
+        .filter(|l| f.dnsbl.is_some_and(|a| a.iter().any(|a| a.name == l.name)))
+        .map(|l| l.describe(f))
+        .collect();
+    format!("{score} ({})", answered.join(", "))
 }
 
 fn sender_text(f: &Facts<'_>) -> String {

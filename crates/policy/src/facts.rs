@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 pub use calm_config::Role;
 
+use crate::dnsbl::DnsblAnswer;
 use crate::verdicts::{AuthResult, DmarcPolicy, Scan};
 
 /// Everything known about the session at the stage being evaluated.
@@ -58,6 +59,9 @@ pub struct Facts<'a> {
     /// The policy the `From` domain publishes (RFC 7489 §6.3); `None` when it has no
     /// DMARC record or it was not looked up.
     pub dmarc_policy: Option<DmarcPolicy>,
+    /// Answers of the DNS block and allow lists ([`crate::Policy::dnsbl_queries`]); `None`
+    /// when none was looked up. A list without an answer here is undecided.
+    pub dnsbl: Option<&'a [DnsblAnswer]>,
 }
 
 impl<'a> Facts<'a> {
@@ -83,6 +87,7 @@ impl<'a> Facts<'a> {
             dkim: None,
             dmarc: None,
             dmarc_policy: None,
+            dnsbl: None,
         }
     }
 

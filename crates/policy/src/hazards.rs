@@ -482,6 +482,25 @@ impl Hazards<'_> {
                 );
             }
         }
+        // A DNS list costs a look-up per session: warn when neither a `dnsbl`/`dnswl`
+        // condition nor `dnsbl_score` reads it.
+        let scored = conds.iter().any(|c| matches!(c, Check::DnsblScore(_)));
+        for (id, list) in p.dns_lists.iter().enumerate() {
+            let used = conds
+                .iter()
+                .any(|c| matches!(c, Check::DnsList { id: i, .. } if *i == id));
+            if !used && !scored {
+                self.warn(
+                    HazardKind::Unused,
+                    list.line,
+                    format!(
+                        "{} `{}` is not used by any rule (nor by dnsbl_score)",
+                        list.kind.as_str(),
+                        list.name
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -21,6 +21,11 @@
 //!   `lan_networks`, which recipient tables are configured).
 //! - [`Policy::hazards`]: the checker behind `calm check` ([`Hazard`], [`HazardKind`]),
 //!   including the seed incident (recipient validation before its map was loaded).
+//! - DNS block and allow lists (`[dnsbl.NAME]`, `[dnswl.NAME]`, RFC 5782):
+//!   [`Policy::dnsbl_queries`] says which [`DnsblQuery`]s to look up (and
+//!   [`DnsblQuery::subject`] what, for this session); the caller passes the A records it got as
+//!   [`DnsblAnswer`]s in [`Facts::dnsbl`], and the policy filters the return codes for the
+//!   `dnsbl NAME`, `dnswl NAME` and `dnsbl_score > N` checks.
 //! - [`Cases`], [`simulate`] and [`diff`]: `calm simulate` and `calm simulate --diff`.
 //!
 //! What it deliberately does not do: no DNS lookups, no accounts directory access, no
@@ -59,6 +64,7 @@ mod access;
 mod action;
 mod check;
 mod context;
+mod dnsbl;
 mod error;
 mod facts;
 mod hazards;
@@ -77,6 +83,7 @@ mod trace;
 mod verdicts;
 
 pub use context::Context;
+pub use dnsbl::{DnsListKind, DnsblAnswer, DnsblQuery, DnsblSubject, DnsblTarget};
 pub use error::{PolicyError, Problem};
 pub use facts::{Facts, Rcpt, RcptStatus, Rdns, Role, Sender, Tables};
 pub use hazards::{HIGH_SPAM_SCORE, Hazard, HazardKind, Severity};

@@ -1,6 +1,7 @@
 //! Reading a policy file: TOML syntax, then every rule, list and map, with each mistake
 //! named by file and line. Nothing here takes effect until the whole policy is valid.
 
+mod dnslists;
 mod raw;
 
 use std::collections::HashSet;
@@ -133,9 +134,11 @@ impl Loader<'_> {
         let mut maps = self.maps(&raw, read);
         let list_names: Vec<String> = lists.iter().map(|l| l.name.clone()).collect();
         let map_names: Vec<String> = maps.iter().map(|m| m.name.clone()).collect();
+        let dns_lists = self.dns_lists(&raw);
         let names = Names {
             lists: &list_names,
             maps: &map_names,
+            dns_lists: &dns_lists,
             tables: self.ctx.tables,
         };
         let mut seen = HashSet::new();
@@ -152,6 +155,7 @@ impl Loader<'_> {
             stages,
             lists,
             maps,
+            dns_lists,
             ctx: self.ctx.clone(),
             limits,
         }

@@ -6,6 +6,7 @@ use crate::access::{AccessMap, Entry};
 use crate::action::{AccessAction, Action};
 use crate::check::{Cond, Env, PolicyData, Tri};
 use crate::context::Context;
+use crate::dnsbl::{DnsList, DnsblQuery};
 use crate::facts::Facts;
 use crate::limiter::{Limiter, LimiterSettings};
 use crate::lists::NetList;
@@ -35,6 +36,7 @@ pub struct Policy {
     pub(crate) stages: [Vec<Rule>; 5],
     pub(crate) lists: Vec<NetList>,
     pub(crate) maps: Vec<AccessMap>,
+    pub(crate) dns_lists: Vec<DnsList>,
     pub(crate) ctx: Context,
     pub(crate) limits: LimiterSettings,
 }
@@ -106,6 +108,13 @@ impl Policy {
         self.stages.iter().map(Vec::len).sum()
     }
 
+    /// The DNS list look-ups this policy uses (`[dnsbl.NAME]` and `[dnswl.NAME]`), block lists
+    /// first. Look each up when its target is known ([`DnsblQuery::subject`]) and pass the
+    /// answers in [`Facts::dnsbl`]; a list left out is undecided.
+    pub fn dnsbl_queries(&self) -> Vec<DnsblQuery> {
+        self.dns_lists.iter().map(DnsList::query).collect()
+    }
+
     /// What a [`Limiter`] must keep for this policy's rate checks.
     pub fn limiter_settings(&self) -> LimiterSettings {
         self.limits
@@ -124,6 +133,7 @@ impl Policy {
         PolicyData {
             lists: &self.lists,
             maps: &self.maps,
+            dns_lists: &self.dns_lists,
             ctx: &self.ctx,
         }
     }

@@ -17,12 +17,13 @@ pub use report::{CaseResult, Outcome, Report, StageRun};
 pub use run::{simulate, simulate_with};
 
 use crate::access::MAX_MAP_BYTES;
+use crate::dnsbl::DnsblAnswer;
 use crate::error::{Lines, PolicyError, Problem};
 use crate::facts::{Role, Tables};
 use crate::load::ReadFile;
 use crate::stage::Stage;
 use crate::verdicts::{AuthResult, ContentFacts, DmarcPolicy, MalwareScan};
-use raw::{Ptr, RawCase, RawCases, RawPrior, RawRcpt};
+use raw::{Ptr, RawCase, RawCases, RawDnsblAnswer, RawPrior, RawRcpt};
 
 /// A loaded case file.
 #[derive(Clone, Debug)]
@@ -71,6 +72,8 @@ pub(crate) struct Case {
     pub(crate) content: ContentFacts,
     /// The spam score must be in this range (inclusive).
     pub(crate) expect_score: Option<(f64, f64)>,
+    /// Fixed DNS list answers; lists of the policy not named here are not listed.
+    pub(crate) dnsbl: Option<Vec<DnsblAnswer>>,
 }
 
 /// A recipient of a case.
@@ -298,7 +301,9 @@ fn case_fields(
     let rcpts = rcpts.into_iter().map(rcpt).collect::<Result<Vec<_>, _>>()?;
     let parse_expect = |e: Option<&str>| e.map(Expect::parse).transpose();
     let content = case_content(&raw)?;
+    let dnsbl = case_dnsbl(&raw)?;
     Ok(Case {
+        dnsbl,
         name: raw.name.clone().unwrap_or_default(),
         line,
         client,
@@ -379,6 +384,28 @@ fn case_content(raw: &RawCase) -> Result<ContentFacts, String> {
         dmarc: auth("dmarc", &raw.dmarc)?,
         dmarc_policy,
     })
+}
+
+/// `dnsbl = { zen = ["127.0.0.2"], wl = [], slow = "timeout" }`.
+fn case_dnsbl(raw: &RawCase) -> Result<Option<Vec<DnsblAnswer>>, String> {
+    let Some(lists) = &raw.dnsbl else {
+        return Ok(None);
+    };
+    let answer = |(name, a): (&String, &RawDnsblAnswer)| match a {
+        RawDnsblAnswer::Word(w) if w == "timeout" => Ok(DnsblAnswer::failed(name.as_str())),
+        RawDnsblAnswer::Word(w) => Err(format!(
+            "`dnsbl.{name} = \"{w}\"`: give a list of return codes or \"timeout\""
+        )),
+        RawDnsblAnswer::Codes(codes) => codes
+            .iter()
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| format!("`dnsbl.{name}`: `{c}` is not an IPv4 address"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|codes| DnsblAnswer::new(name.as_str(), codes)),
+    };
+    lists.iter().map(answer).collect::<Result<_, _>>().map(Some)
 }
 
 fn case_message(

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{AuthMethod, Check, Cmp, Lookup, Rate};
+use crate::dnsbl::{DnsList, DnsListKind};
 use crate::facts::{Role, Tables};
 use crate::limiter::{Counter, Per};
 use crate::verdicts::{AuthResult, DmarcPolicy};
@@ -16,6 +17,7 @@ const MAX_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 pub(crate) struct Names<'n> {
     pub(crate) lists: &'n [String],
     pub(crate) maps: &'n [String],
+    pub(crate) dns_lists: &'n [DnsList],
     pub(crate) tables: Tables,
 }
 
@@ -68,6 +70,9 @@ pub(crate) const CHECK_NAMES: &[&str] = &[
     "dkim",
     "dmarc",
     "dmarc_policy",
+    "dnsbl",
+    "dnswl",
+    "dnsbl_score",
 ];
 
 /// Parses one condition: `[not] check [arguments]`. Returns the check and whether it is
@@ -116,6 +121,9 @@ fn parse_check(name: &str, args: &[&str], names: &Names<'_>) -> Result<Check, St
         }
         "message_size" => cmp(name, args, parse_size, "message_size > 10M").map(Check::MessageSize),
         "score" => cmp(name, args, parse_score, "score >= 5").map(Check::Score),
+        "dnsbl" => dns_list(name, args, names.dns_lists, DnsListKind::Block),
+        "dnswl" => dns_list(name, args, names.dns_lists, DnsListKind::Allow),
+        "dnsbl_score" => cmp(name, args, parse_score, "dnsbl_score >= 3").map(Check::DnsblScore),
         "header" => header(args),
         "spam_score" => cmp(name, args, parse_score, "spam_score >= 5").map(Check::SpamScore),
         "gtube" => plain(Check::Gtube),
@@ -216,6 +224,30 @@ fn lookup(check: &str, name: &str, known: &[String], kind: &str) -> Result<usize
         .iter()
         .position(|k| k == name)
         .ok_or_else(|| format!("`{check}`: no {kind} named `{name}` (declare it under [{kind}s])"))
+}
+
+/// `dnsbl NAME` / `dnswl NAME`: a declared list of that kind.
+fn dns_list(
+    check: &str,
+    args: &[&str],
+    lists: &[DnsList],
+    kind: DnsListKind,
+) -> Result<Check, String> {
+    let name = one(check, args, "a list name")?;
+    match lists.iter().position(|l| l.name == name) {
+        Some(id) if lists.get(id).is_some_and(|l| l.kind == kind) => Ok(Check::DnsList {
+            id,
+            target: lists
+                .get(id)
+                .map_or(crate::DnsblTarget::Client, |l| l.target),
+        }),
+        Some(_) => Err(format!(
+            "`{check} {name}`: `{name}` is not a {check} list (it is declared under the other table)"
+        )),
+        None => Err(format!(
+            "`{check}`: no list named `{name}` (declare it as [{check}.{name}])"
+        )),
+    }
 }
 
 fn role(word: &str) -> Result<Role, String> {

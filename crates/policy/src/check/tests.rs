@@ -314,9 +314,14 @@ fn score_check_sees_earlier_tags() {
 
 #[test]
 fn every_check_name_parses() {
+    let dns_lists = [
+        crate::dnsbl::DnsList::example("l", crate::DnsListKind::Block),
+        crate::dnsbl::DnsList::example("m", crate::DnsListKind::Allow),
+    ];
     let names = Names {
         lists: &["l".into()],
         maps: &["m".into()],
+        dns_lists: &dns_lists,
         tables: Tables::USERS,
     };
     for name in CHECK_NAMES {
@@ -343,6 +348,7 @@ fn bad_conditions_explain_themselves() {
     let names = Names {
         lists: &["lan".into()],
         maps: &["m".into()],
+        dns_lists: &[],
         tables: Tables::USERS,
     };
     let err = |s: &str| parse_condition(s, &names).unwrap_err();
@@ -503,6 +509,7 @@ fn content_conditions_reject_bad_arguments() {
     let names = Names {
         lists: &[],
         maps: &[],
+        dns_lists: &[],
         tables: Tables::USERS,
     };
     let err = |s: &str| parse_condition(s, &names).unwrap_err();

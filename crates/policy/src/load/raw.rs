@@ -20,6 +20,10 @@ pub(crate) struct RawPolicy {
     #[serde(default)]
     pub(crate) limits: Option<RawLimits>,
     #[serde(default)]
+    pub(crate) dnsbl: BTreeMap<String, Spanned<RawDnsList>>,
+    #[serde(default)]
+    pub(crate) dnswl: BTreeMap<String, Spanned<RawDnsList>>,
+    #[serde(default)]
     connect: Vec<Spanned<RawRule>>,
     #[serde(default)]
     helo: Vec<Spanned<RawRule>>,
@@ -48,6 +52,20 @@ impl RawPolicy {
 pub(crate) struct RawLimits {
     pub(crate) ipv4_network_prefix: Option<Spanned<i64>>,
     pub(crate) ipv6_network_prefix: Option<Spanned<i64>>,
+}
+
+/// `[dnsbl.NAME]` or `[dnswl.NAME]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDnsList {
+    pub(crate) zone: Spanned<String>,
+    pub(crate) target: Option<Spanned<String>>,
+    pub(crate) weight: Option<Spanned<f64>>,
+    pub(crate) codes: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) on_failure: Option<Spanned<String>>,
+    /// Free text for the reader; not used by the engine.
+    #[allow(dead_code)]
+    pub(crate) description: Option<String>,
 }
 
 #[derive(Deserialize)]

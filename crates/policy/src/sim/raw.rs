@@ -62,6 +62,15 @@ pub(super) struct RawCase {
     pub(super) dmarc: Option<String>,
     pub(super) dmarc_policy: Option<String>,
     pub(super) expect_score: Option<Vec<f64>>,
+    pub(super) dnsbl: Option<BTreeMap<String, RawDnsblAnswer>>,
+}
+
+/// A DNS list's fixed answer: its return codes (`[]`: not listed) or `"timeout"`.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+pub(super) enum RawDnsblAnswer {
+    Codes(Vec<String>),
+    Word(String),
 }
 
 /// `ptr = "name"`, `ptr = ["a", "b"]`, or `ptr = []` for "no PTR record".
@@ -146,7 +155,8 @@ impl RawCase {
             dkim,
             dmarc,
             dmarc_policy,
-            expect_score
+            expect_score,
+            dnsbl
         )
     }
 }

@@ -1,11 +1,13 @@
 //! Running one case through a policy, the way the SMTP server will: record the event in the
 //! limiter, build the facts, evaluate the stage, stop at a refusal.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::report::{CaseResult, Outcome, Report, StageRun};
 use super::{Case, Cases, Directory, Expect, SimStatus};
 use crate::context::Context;
+use crate::dnsbl::DnsblAnswer;
 use crate::facts::{Facts, Rcpt, RcptStatus, Rdns, Sender, Tables};
 use crate::limiter::Limiter;
 use crate::policy::Policy;
@@ -31,16 +33,8 @@ pub fn simulate_with(policy: &Policy, cases: &Cases, scorer: Option<&dyn Content
         .cases
         .iter()
         .map(|case| {
-            let scored;
-            let case = match (scorer, &case.message) {
-                (Some(s), Some(m)) => {
-                    let mut c = case.clone();
-                    c.content = c.content.or(s.facts(m));
-                    scored = c;
-                    &scored
-                }
-                _ => case,
-            };
+            let case = prepare(policy, scorer, case);
+            let case = case.as_ref();
             let (runs, outcome) = run_case(policy, &cases.directory, case);
             let failures = check_expectations(case, &runs, &outcome);
             CaseResult {
@@ -57,6 +51,33 @@ pub fn simulate_with(policy: &Policy, cases: &Cases, scorer: Option<&dyn Content
         cases: results,
         verbose: false,
     }
+}
+
+/// The case with the scorer's content facts, and "not listed" for every DNS list of the policy
+/// that a case giving DNS list answers does not name.
+fn prepare<'c>(
+    policy: &Policy,
+    scorer: Option<&dyn ContentScorer>,
+    case: &'c Case,
+) -> Cow<'c, Case> {
+    let mut case = Cow::Borrowed(case);
+    if let (Some(s), Some(m)) = (scorer, &case.message) {
+        let facts = s.facts(m);
+        let c = case.to_mut();
+        c.content = c.content.clone().or(facts);
+    }
+    if let Some(given) = &case.dnsbl {
+        let missing: Vec<DnsblAnswer> = policy
+            .dnsbl_queries()
+            .into_iter()
+            .filter(|q| !given.iter().any(|a| a.name == q.name))
+            .map(|q| DnsblAnswer::new(q.name, Vec::new()))
+            .collect();
+        if !missing.is_empty() {
+            case.to_mut().dnsbl.get_or_insert_default().extend(missing);
+        }
+    }
+    case
 }
 
 fn prior(limiter: &mut Limiter, case: &Case, sender: Sender<'_>) {
@@ -206,6 +227,7 @@ pub(crate) fn run_case(policy: &Policy, dir: &Directory, case: &Case) -> (Vec<St
     run.limiter.connection_opened(case.client, T0);
     let mut facts = Facts::new(case.client, case.listener);
     facts.tls = case.tls;
+    facts.dnsbl = case.dnsbl.as_deref();
     facts.rdns = case
         .ptr
         .as_deref()
