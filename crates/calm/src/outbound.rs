@@ -17,7 +17,8 @@ use calm_config::Config;
 use calm_eventlog::EventLog;
 use calm_mail_types::QueueId;
 use calm_outbound::{
-    Dsn, DsnSink, Engine, NextHop, OutboundConfig, RetryPolicy, Routes, SystemClock, Transport,
+    Dsn, DsnSink, Engine, NextHop, OutboundConfig, RelayCredentials, RetryPolicy, Routes,
+    SystemClock, Transport,
 };
 use calm_queue::{Envelope, Spool};
 use calm_smtp_proto::{EnhancedCode, Reply};
@@ -43,7 +44,19 @@ pub fn load_routes(config: &Config) -> Result<Routes> {
         Some(path) => Routes::load(path)?,
         None => Routes::default(),
     };
-    Ok(routes.with_relay_host(relay_host(config)?))
+    let routes = routes.with_relay_host(relay_host(config)?);
+    let routes = match &config.outbound.relay_credentials {
+        Some(path) => routes.with_credentials(RelayCredentials::load(path)?),
+        None => routes,
+    };
+    let missing = routes.missing_credentials();
+    if !missing.is_empty() {
+        return Err(anyhow!(
+            "routes name relay credentials that outbound.relay_credentials does not have: {}",
+            missing.join(", ")
+        ));
+    }
+    Ok(routes)
 }
 
 fn relay_host(config: &Config) -> Result<Option<NextHop>> {

@@ -98,6 +98,7 @@ impl Config {
             self.policy.cases.as_mut(),
             self.policy.shadow.as_mut(),
             self.outbound.routes_file.as_mut(),
+            self.outbound.relay_credentials.as_mut(),
             self.content.rules_file.as_mut(),
             self.dkim.keys_dir.as_mut(),
             self.content.bayes_file.as_mut(),

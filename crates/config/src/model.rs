@@ -426,6 +426,12 @@ pub struct Outbound {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"[smarthost.example.net]:25")]
     pub relay_host: Option<String>,
+    /// Credentials for relays that need SMTP AUTH: lines `NAME username password`, named by a
+    /// route's `auth=NAME` option (e.g. `example.org relay:[smtp.isp.example]:587 auth=isp`).
+    /// Keep the file mode 0600. AUTH is only ever sent after STARTTLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"relay-credentials", extend("format" = "path"))]
+    pub relay_credentials: Option<PathBuf>,
     /// Seconds before the first retry of a deferred recipient; the delay doubles after each try.
     pub retry_initial_secs: u64,
     /// The longest wait between two tries, in seconds.
@@ -449,6 +455,7 @@ impl Default for Outbound {
             port: 25,
             routes_file: None,
             relay_host: None,
+            relay_credentials: None,
             retry_initial_secs: 300,
             retry_max_interval_secs: 4 * 3600,
             max_lifetime_secs: 5 * 86_400,

@@ -106,3 +106,37 @@ fn queue_operations_reach_the_running_engine() {
     let (_, out, _) = calm(&["queue", "list", "--config", &cfg]);
     assert!(out.contains("0 messages"), "{out}");
 }
+
+#[test]
+fn relay_with_auth_through_the_other_servers_submission_port() {
+    let relay = Setup::new();
+    let _relay_server = relay.start();
+    let outbound = "routes_file = \"routes\"\nrelay_credentials = \"relay-credentials\"";
+    let sender = Setup::build_with_outbound("127.0.0.0/8", "", outbound, "");
+    let routes = format!(
+        "example.test relay:[127.0.0.1]:{} auth=b\n",
+        relay.submission()
+    );
+    std::fs::write(sender.dir.path().join("routes"), routes).unwrap();
+    std::fs::write(
+        sender.dir.path().join("relay-credentials"),
+        "b bob@example.test secret\n",
+    )
+    .unwrap();
+    let _sender_server = sender.start();
+    let (mut c, _) = Smtp::connect(sender.mx());
+    c.cmd("EHLO lan-host.example.test");
+    c.send_mail("bob@example.test", &["bob@example.test"], MAIL)
+        .unwrap();
+    let files = relay.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("with ESMTPSA"),
+        "authenticated over TLS at the relay: {text}"
+    );
+    let log = std::fs::read_to_string(sender.data().join("events.jsonl")).unwrap();
+    assert!(
+        !log.contains("secret"),
+        "the relay password never reaches the event log"
+    );
+}
