@@ -434,3 +434,83 @@ fn content_fields_of_cases_are_validated() {
         assert!(err.contains(want), "{field}: {err}");
     }
 }
+
+#[test]
+fn dns_list_answers_of_cases_are_validated() {
+    for (field, want) in [
+        (
+            "dnsbl = { zen = [\"127.0.0.x\"] }",
+            "`dnsbl.zen`: `127.0.0.x` is not an IPv4 address",
+        ),
+        ("dnsbl = { zen = [\"::1\"] }", "is not an IPv4 address"),
+        (
+            "dnsbl = { zen = \"slow\" }",
+            "give a list of return codes or \"timeout\"",
+        ),
+        ("dnsbl = { zen = 3 }", "/etc/calm/cases.toml:"),
+    ] {
+        let text = format!("[[case]]\nname = \"c\"\nclient = \"192.0.2.1\"\n{field}\n");
+        let err = cases(&text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "{field}: {err}");
+    }
+}
+
+#[test]
+fn cases_give_dns_list_answers() {
+    let policy_text = "\
+[dnsbl.zen]
+zone = \"zen.example\"
+codes = [\"127.0.0.2\"]
+[dnsbl.dbl]
+zone = \"dbl.example\"
+target = \"sender_domain\"
+[dnswl.wl]
+zone = \"wl.example\"
+on_failure = \"undecided\"
+[[connect]]
+name = \"not-whitelisted\"
+if = \"not dnswl wl\"
+action = \"continue\"
+[[connect]]
+name = \"zen\"
+if = \"dnsbl zen\"
+action = \"reject 554 5.7.1 listed\"
+[[mail]]
+name = \"dbl\"
+if = \"dnsbl dbl\"
+action = \"reject 550 5.7.1 domain listed\"
+";
+    let report = run(
+        policy_text,
+        "\
+[defaults]
+client = \"203.0.113.1\"
+from = \"x@spam.example\"
+to = [\"a@example.test\"]
+[[case]]
+name = \"listed\"
+dnsbl = { zen = [\"127.0.0.2\"] }
+expect = \"reject 554 5.7.1\"
+fired = [\"zen\", \"not-whitelisted\"]
+[[case]]
+name = \"filtered-code\"
+dnsbl = { zen = [\"127.0.0.3\"], dbl = [\"127.0.1.2\"] }
+expect = \"reject 550 5.7.1\"
+stages = { connect = \"pass\", mail = \"reject 550\" }
+[[case]]
+name = \"timeouts\"
+dnsbl = { zen = \"timeout\", wl = \"timeout\" }
+expect = \"accept\"
+not_fired = [\"zen\", \"not-whitelisted\", \"dbl\"]
+[[case]]
+name = \"not-looked-up\"
+expect = \"accept\"
+not_fired = [\"zen\", \"not-whitelisted\", \"dbl\"]
+",
+    );
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.cases.len(), 4);
+}
