@@ -456,6 +456,9 @@ impl Check {
         out: &mut Vec<FactUse>,
     ) {
         let f = env.facts;
+        if let Check::DnsList { id, .. } = self {
+            dns_list_used(env.data.dns_lists.get(*id), f, out);
+        }
         let mut put = |name: &'static str, value: String| {
             if !out.iter().any(|u| u.name == name) {
                 out.push(FactUse { name, value });
@@ -478,13 +481,6 @@ impl Check {
             Check::DmarcPolicy(_) => put(
                 "dmarc_policy",
                 f.dmarc_policy.map_or("?", DmarcPolicy::as_str).to_string(),
-            ),
-            Check::DnsList { id, .. } => put(
-                "dnsbl",
-                env.data
-                    .dns_lists
-                    .get(*id)
-                    .map_or_else(String::new, |l| l.describe(f)),
             ),
             Check::DnsblScore(_) => put("dnsbl_score", dnsbl_score_text(env)),
             Check::Listener(_) => put("listener", f.listener.to_string()),
@@ -526,6 +522,24 @@ impl Check {
         if let Some(e) = hit {
             put("entry", format!("line {}: {} {}", e.line, e.key, e.value));
         }
+    }
+}
+
+/// Every list a rule's `dnsbl`/`dnswl` conditions read, in one `dnsbl` fact.
+fn dns_list_used(list: Option<&DnsList>, f: &Facts<'_>, out: &mut Vec<FactUse>) {
+    let Some(text) = list.map(|l| l.describe(f)) else {
+        return;
+    };
+    match out.iter_mut().find(|u| u.name == "dnsbl") {
+        Some(u) if u.value.split(", ").any(|v| v == text) => {}
+        Some(u) => {
+            u.value.push_str(", ");
+            u.value.push_str(&text);
+        }
+        None => out.push(FactUse {
+            name: "dnsbl",
+            value: text,
+        }),
     }
 }
 

@@ -411,3 +411,36 @@ fn listener_role_is_irrelevant_to_lists() {
     f.dnsbl = Some(&a);
     assert_eq!(verdict(&p, Stage::Connect, &f), "reject");
 }
+
+#[test]
+fn a_rule_with_two_lists_shows_both() {
+    let p = with_rules(
+        "[[mail]]\nname = \"both\"\nif = [\"dnsbl zen\", \"dnsbl dbl\", \"not dnswl wl\"]\naction = \"reject\"\n",
+    );
+    let mut f = facts("2001:db8::1");
+    f.sender = Some(Sender::Address("a@spam.example"));
+    let a = answers(&[
+        ("zen", &["127.0.0.2"]),
+        ("dbl", &["127.0.1.2"]),
+        ("wl", &[]),
+    ]);
+    f.dnsbl = Some(&a);
+    let explain = eval(&p, Stage::Mail, &f).explain();
+    assert!(
+        explain.contains("dnsbl=zen=127.0.0.2, dbl=127.0.1.2, wl=not listed"),
+        "{explain}"
+    );
+    assert!(explain.contains("client=2001:db8::1"), "{explain}");
+}
+
+proptest::proptest! {
+    #[test]
+    fn hostile_list_declarations_never_panic(zone in "\\PC{0,80}", code in "\\PC{0,40}", target in "\\PC{0,20}") {
+        let _ = parse_codes(&code);
+        let _ = check_zone(&zone);
+        let text = format!(
+            "[dnsbl.x]\nzone = {zone:?}\ntarget = {target:?}\ncodes = [{code:?}]\n[[connect]]\nname = \"r\"\nif = \"dnsbl x\"\naction = \"reject\"\n"
+        );
+        let _ = crate::testutil::load_with(&text, &[], &crate::Context::default());
+    }
+}
