@@ -190,8 +190,8 @@ impl Backend for CalmBackend {
         self.gate.connect(s).await
     }
 
-    fn check_helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
-        self.gate.helo(s, name)
+    async fn check_helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
+        self.gate.helo(s, name).await
     }
 
     async fn check_sender(&self, s: &SessionInfo, from: &ReversePath) -> Result<(), Reply> {

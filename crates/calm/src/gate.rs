@@ -11,8 +11,8 @@ use anyhow::{Context as _, Result};
 use calm_config::Config;
 use calm_eventlog::EventLog;
 use calm_policy::{
-    ContentFacts, Context, Decision, Facts, Limiter, Policy, Rcpt, RcptStatus, Rdns, Sender,
-    Session, Stage, Tables, Timestamp, Verdict,
+    ContentFacts, Context, Decision, DnsblAnswer, Facts, Limiter, Policy, Rcpt, RcptStatus, Rdns,
+    Sender, Session, Stage, Tables, Timestamp, Verdict,
 };
 use calm_smtp_proto::Reply;
 use calm_smtp_server::{Role, SessionInfo};
@@ -101,6 +101,8 @@ struct Conn {
     rdns: Option<OwnedRdns>,
     /// Whether the sender's domain resolves (`None`: not looked up).
     sender_resolves: Option<bool>,
+    /// DNS list answers gathered so far (client at connect, HELO, sender domain at MAIL).
+    dnsbl: Vec<DnsblAnswer>,
 }
 
 /// [`Rdns`] with owned names, kept for the whole connection.
@@ -256,6 +258,7 @@ impl Gate {
             // The DNS facts were gathered once per connection (and transaction).
             let mut facts = facts.clone();
             facts.rdns = conn.rdns.as_ref().map(OwnedRdns::as_rdns);
+            facts.dnsbl = Some(&conn.dnsbl);
             if facts.sender.is_some() {
                 facts.sender_domain_resolves = conn.sender_resolves;
             }
@@ -288,6 +291,7 @@ impl Gate {
             sender: None,
             rdns: None,
             sender_resolves: None,
+            dnsbl: Vec::new(),
         }
     }
 
@@ -330,8 +334,66 @@ impl Gate {
         self.limiter().connection_opened(s.client.ip(), now());
         let mut conn = self.new_conn();
         conn.rdns = self.lookup_rdns(s.client.ip()).await;
+        let facts = base_facts(s);
+        conn.dnsbl = self.lookup_lists(&conn.policy, &facts, &[]).await;
         self.conns().insert(s.id, conn);
-        self.run(Stage::Connect, s, &base_facts(s))
+        self.run(Stage::Connect, s, &facts)
+    }
+
+    /// Looks up the connection's policy's DNS lists whose subject is known by now and that
+    /// have no answer yet, and keeps the answers for the rest of the session.
+    async fn add_list_answers(&self, s: &SessionInfo, facts: &Facts<'_>) {
+        let (policy, known) = {
+            let conns = self.conns();
+            let Some(conn) = conns.get(&s.id) else { return };
+            (
+                conn.policy.clone(),
+                conn.dnsbl
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let new = self.lookup_lists(&policy, facts, &known).await;
+        if let Some(conn) = self.conns().get_mut(&s.id) {
+            conn.dnsbl.extend(new);
+        }
+    }
+
+    /// DNSBL/DNSWL look-ups (RFC 5782). A failed look-up is recorded as failed (the list's
+    /// `on_failure` decides what that means) and logged.
+    async fn lookup_lists(
+        &self,
+        policy: &Policy,
+        facts: &Facts<'_>,
+        known: &[String],
+    ) -> Vec<DnsblAnswer> {
+        let Some(resolver) = &self.resolver else {
+            return Vec::new();
+        };
+        let mut answers = Vec::new();
+        for query in policy.dnsbl_queries() {
+            if known.contains(&query.name) {
+                continue;
+            }
+            let Some(subject) = query.subject(facts) else {
+                continue;
+            };
+            let subject = match subject {
+                calm_policy::DnsblSubject::Ip(ip) => calm_dns::DnsblSubject::Ip(ip),
+                calm_policy::DnsblSubject::Domain(d) => calm_dns::DnsblSubject::Domain(d),
+            };
+            answers.push(match resolver.dnsbl(&query.zone, subject).await {
+                Ok(codes) => DnsblAnswer::new(query.name, codes),
+                Err(e) => {
+                    self.events.log(&serde_json::json!({
+                        "event": "dnsbl_lookup_failed", "list": query.name, "zone": query.zone, "error": e.to_string(),
+                    }));
+                    DnsblAnswer::failed(query.name)
+                }
+            });
+        }
+        answers
     }
 
     /// PTR names of the client, then forward-confirmed (FCrDNS, RFC 8601 `iprev`). A DNS
@@ -355,9 +417,10 @@ impl Gate {
         )
     }
 
-    pub fn helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
+    pub async fn helo(&self, s: &SessionInfo, name: &str) -> Result<(), Reply> {
         let mut facts = base_facts(s);
         facts.helo = Some(name);
+        self.add_list_answers(s, &facts).await;
         self.run(Stage::Helo, s, &facts)
     }
 
@@ -391,6 +454,7 @@ impl Gate {
         let mut facts = base_facts(s);
         facts.sender = Some(sender_of(sender));
         facts.sender_owned = owned;
+        self.add_list_answers(s, &facts).await;
         self.run(Stage::Mail, s, &facts)
     }
 

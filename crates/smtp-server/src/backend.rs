@@ -77,8 +77,13 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// The HELO/EHLO name (policy `helo` stage). `Err` refuses the command.
-    fn check_helo(&self, _s: &SessionInfo, _name: &str) -> Result<(), Reply> {
-        Ok(())
+    /// Async: the policy may look up the HELO name in DNS lists.
+    fn check_helo(
+        &self,
+        _s: &SessionInfo,
+        _name: &str,
+    ) -> impl Future<Output = Result<(), Reply>> + Send {
+        std::future::ready(Ok(()))
     }
 
     /// The whole message, before it is stored (policy `data` stage; async: content scanners

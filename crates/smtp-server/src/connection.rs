@@ -263,7 +263,7 @@ impl<B: Backend> Connection<B> {
         self.sync_info();
         let backend = self.shared.backend.clone();
         let answer = match action {
-            Action::CheckHello(name) => Answer::Hello(backend.check_helo(&self.info, &name)),
+            Action::CheckHello(name) => Answer::Hello(backend.check_helo(&self.info, &name).await),
             Action::CheckSender(from) => {
                 Answer::Sender(backend.check_sender(&self.info, &from).await)
             }

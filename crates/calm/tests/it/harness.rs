@@ -42,10 +42,13 @@ fn test_zones() -> Vec<Zone> {
             .mx(d, 10, &format!("mx.{d}"))
             .a(&format!("mx.{d}"), local)
     };
+    // A DNS block list that lists 127.0.0.1 (RFC 5782 §5: 127.0.0.2 is "listed").
+    let list = Zone::new("bl.example").a("1.0.0.127.bl.example", "127.0.0.2".parse().unwrap());
     vec![
         served("example.org"),
         served("example.test"),
         Zone::new("nx.example"),
+        list,
     ]
 }
 

@@ -198,3 +198,48 @@ fn dns_facts_come_from_the_configured_resolver() {
             .any(|t| t.contains("Subject: 2") && !t.contains("X-Calm-Sender"))
     );
 }
+
+const LISTED: &str = r#"
+[dnsbl.test-bl]
+zone = "bl.example"
+
+[dnsbl.quiet-bl]
+zone = "nx.example"
+
+[[connect]]
+name = "listed-client"
+if = "dnsbl test-bl"
+action = "tag"
+header = "X-Calm-Dnsbl: {client} is on test-bl"
+
+[[connect]]
+name = "quiet-list"
+if = "dnsbl quiet-bl"
+action = "reject 554 5.7.1 never: nx.example lists nobody"
+
+[[rcpt]]
+name = "local-recipient"
+if = "rcpt_known"
+action = "accept"
+"#;
+
+#[test]
+fn dns_block_lists_are_looked_up_through_the_resolver() {
+    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
+    std::fs::write(setup.dir.path().join("policy.toml"), LISTED).unwrap();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: bl\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("X-Calm-Dnsbl: 127.0.0.1 is on test-bl"),
+        "{text}"
+    );
+}
