@@ -629,6 +629,21 @@ impl<B: Backend> Connection<B> {
                     mailbox,
                     count,
                 },
+                Activity::Transfer {
+                    from,
+                    to,
+                    moved,
+                    count,
+                    messages,
+                } => ImapEvent::Transferred {
+                    user: user.clone(),
+                    client_ip,
+                    from,
+                    to,
+                    moved,
+                    count,
+                    messages,
+                },
             });
         }
     }

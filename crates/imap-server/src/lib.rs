@@ -7,7 +7,8 @@
 //! and asks a [`Backend`] for passwords, mailbox locations and event logging.
 //!
 //! Key types: [`Server`] (the accept loop), [`Settings`], [`Timeouts`], [`Role`], the
-//! [`Backend`] trait and [`ImapEvent`].
+//! [`Backend`] trait and [`ImapEvent`] (including [`ImapEvent::Transferred`] for COPY/MOVE,
+//! which calm's spam training follows).
 //!
 //! Commands: CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE PLAIN (SASL-IR), ID,
 //! ENABLE, NAMESPACE, SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
@@ -41,5 +42,5 @@ mod server;
 mod session;
 
 pub use backend::Backend;
-pub use event::ImapEvent;
+pub use event::{ImapEvent, MAX_TRANSFER_PATHS};
 pub use server::{Role, Server, Settings, Timeouts};

@@ -33,6 +33,15 @@ pub(crate) enum Activity {
     },
     /// Messages were expunged.
     Expunge { mailbox: String, count: usize },
+    /// COPY or MOVE transferred `count` messages; `messages` are (at most
+    /// `MAX_TRANSFER_PATHS` of) their files in the target.
+    Transfer {
+        from: String,
+        to: String,
+        moved: bool,
+        count: usize,
+        messages: Vec<std::path::PathBuf>,
+    },
 }
 
 /// The selected mailbox.

@@ -1,5 +1,6 @@
 //! Message commands in the selected state: FETCH, STORE, COPY/MOVE, EXPUNGE, SEARCH.
 
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use calm_imap_proto::{
@@ -7,7 +8,7 @@ use calm_imap_proto::{
 };
 use calm_mailstore::{FlagOp, Flags, Mailbox, Message, Uid};
 
-use super::{Session, deleted_uids, line, store_error, to_flags, uid_set, write_flags};
+use super::{Activity, Session, deleted_uids, line, store_error, to_flags, uid_set, write_flags};
 
 impl Session {
     pub(super) fn message_command(
@@ -88,7 +89,11 @@ impl Session {
                 moving,
             } => {
                 let uids = resolve(mailbox, &set, uid, saved)?;
-                self_copy(&self.store, mailbox, &uids, &dest, moving, out)
+                let how = Transfer {
+                    dest: &dest,
+                    moving,
+                };
+                self_copy(&self.store, mailbox, &uids, how, &mut self.activity, out)
             }
             CommandBody::Expunge { uids } => {
                 let mut deleted = deleted_uids(mailbox, None);
@@ -491,24 +496,31 @@ fn store(
     Ok(String::new())
 }
 
+/// Where a COPY or MOVE goes.
+struct Transfer<'a> {
+    dest: &'a str,
+    moving: bool,
+}
+
 /// COPY or MOVE; the COPYUID code (RFC 4315 §3) goes on the tagged OK for COPY and on an
-/// untagged OK before the EXPUNGEs for MOVE (RFC 6851 §4.3).
+/// untagged OK before the EXPUNGEs for MOVE (RFC 6851 §4.3). A transfer of at least one
+/// message is recorded in `activity` for the event log (spam training follows it).
 fn self_copy(
     store: &calm_mailstore::Store,
     mailbox: &Mailbox,
     uids: &[Uid],
-    dest: &str,
-    moving: bool,
+    how: Transfer<'_>,
+    activity: &mut Vec<Activity>,
     out: &mut Vec<u8>,
 ) -> Result<String, Failure> {
-    let target = match store.mailbox(dest) {
+    let mut target = match store.mailbox(how.dest) {
         Ok(target) => target,
         Err(calm_mailstore::Error::NoSuchMailbox(_)) => {
             return Err(Failure::No("[TRYCREATE] No such mailbox".to_owned()));
         }
         Err(e) => return Err(Failure::Store(e)),
     };
-    let pairs = if moving {
+    let pairs = if how.moving {
         mailbox.move_to(uids, &target)
     } else {
         mailbox.copy_to(uids, &target)
@@ -518,15 +530,40 @@ fn self_copy(
         return Ok(String::new());
     }
     let (src, dst): (Vec<Uid>, Vec<Uid>) = pairs.into_iter().unzip();
+    // The UIDs were assigned under this UIDVALIDITY; take it before the sync below.
     let code = format!(
         "[COPYUID {} {} {}] ",
         target.uid_validity(),
         uid_set(&src),
         uid_set(&dst)
     );
-    if moving {
+    activity.push(Activity::Transfer {
+        from: mailbox.name().to_owned(),
+        to: target.name().to_owned(),
+        moved: how.moving,
+        count: dst.len(),
+        messages: target_paths(&mut target, &dst),
+    });
+    if how.moving {
         line(out, &format!("* OK {code}Moved"));
         return Ok(String::new());
     }
     Ok(code)
+}
+
+/// The files of the first `MAX_TRANSFER_PATHS` new UIDs in `target`'s `cur/`. The target
+/// was opened before the copy, so it is synced to see them; a failed sync (the copy itself
+/// succeeded) only leaves the list empty: the event still reports the transfer.
+fn target_paths(target: &mut Mailbox, new_uids: &[Uid]) -> Vec<PathBuf> {
+    if let Err(e) = target.sync() {
+        tracing::warn!(mailbox = %target.name(), error = %e, "imap: sync after COPY failed");
+        return Vec::new();
+    }
+    let cur = target.path().join("cur");
+    new_uids
+        .iter()
+        .take(crate::event::MAX_TRANSFER_PATHS)
+        .filter_map(|&uid| target.get(uid))
+        .map(|msg| cur.join(msg.file_name()))
+        .collect()
 }

@@ -136,6 +136,33 @@ async fn imaplib_over_implicit_tls_appends_copies_moves() {
     );
     assert_eq!(r[7], json!(["OK", ["1"]]));
     assert_eq!(r[8], json!(["OK", ["\"Trash\" (MESSAGES 1)"]]));
+    // Both transfers were reported with the target's file (spam training reads it).
+    let moves: Vec<(String, String, bool, Vec<std::path::PathBuf>)> = server
+        .events()
+        .into_iter()
+        .filter_map(|ev| match ev {
+            calm_imap_server::ImapEvent::Transferred {
+                from,
+                to,
+                moved,
+                messages,
+                ..
+            } => Some((from, to, moved, messages)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    assert_eq!(
+        (&*moves[0].0, &*moves[0].1, moves[0].2),
+        ("INBOX", "Work", false)
+    );
+    assert_eq!(
+        (&*moves[1].0, &*moves[1].1, moves[1].2),
+        ("INBOX", "Trash", true)
+    );
+    for (_, _, _, paths) in &moves {
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), MSG1);
+    }
 }
 
 async fn curl(args: &[&str]) -> String {

@@ -7,3 +7,4 @@ mod hostile;
 mod mbsync;
 mod session;
 mod transcripts;
+mod transfer;
