@@ -26,7 +26,7 @@ pub struct CalmBackend {
     directory: Arc<LiveDirectory>,
     gate: Arc<Gate>,
     routes: Arc<RouteTable>,
-    content: Option<ContentPipeline>,
+    content: Option<Arc<ContentPipeline>>,
     quarantine: Arc<calm_quarantine::Store>,
     dkim: calm_dkim::Keys,
     spool: Spool,
@@ -66,7 +66,7 @@ impl CalmBackend {
 /// What the DATA stage needs besides the policy: the content pipeline, the quarantine, and
 /// the DKIM keys for mail from authenticated users.
 pub struct DataStage {
-    pub content: Option<ContentPipeline>,
+    pub content: Option<Arc<ContentPipeline>>,
     pub quarantine: Arc<calm_quarantine::Store>,
     pub dkim: calm_dkim::Keys,
 }

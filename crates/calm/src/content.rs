@@ -19,7 +19,9 @@ pub const DEFAULT_RULES: &str = include_str!("../../../policy/content.toml");
 /// Loaded once at start.
 pub struct ContentPipeline {
     rules: Rules,
-    bayes: Option<Bayes>,
+    /// Trained from `calm spam train` and from users moving mail in and out of Junk.
+    bayes: std::sync::Mutex<Option<Bayes>>,
+    bayes_file: PathBuf,
     scanner: Option<Scanner>,
     auth: Option<Authenticator>,
     tag_threshold: f64,
@@ -94,7 +96,8 @@ impl ContentPipeline {
         };
         Ok(Some(ContentPipeline {
             rules,
-            bayes,
+            bayes: std::sync::Mutex::new(bayes),
+            bayes_file,
             scanner,
             auth,
             tag_threshold: c.tag_threshold,
@@ -111,7 +114,11 @@ impl ContentPipeline {
     ) -> Analysis {
         let content = Content::parse(message);
         let mut report = calm_content::score(&self.rules, &content);
-        if let Some(p) = self.bayes.as_ref().and_then(|b| b.probability(&content)) {
+        let probability = {
+            let bayes = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
+            bayes.as_ref().and_then(|b| b.probability(&content))
+        };
+        if let Some(p) = probability {
             report.add_bayes(&self.rules, p);
         }
         let mut facts = ContentFacts {
@@ -161,4 +168,57 @@ fn authenticator(config: &Config) -> Result<Authenticator> {
     };
     Authenticator::new(&settings)
         .map_err(|e| anyhow!("setting up SPF/DKIM/DMARC verification: {e}"))
+}
+
+impl ContentPipeline {
+    /// Trains the classifier with one message and saves the token file (atomically).
+    pub fn learn(&self, label: calm_content::Label, message: &[u8]) -> Result<()> {
+        let content = Content::parse(message);
+        let mut bayes = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
+        let b = bayes.get_or_insert_with(Bayes::new);
+        b.train(label, &content);
+        b.save(&self.bayes_file)
+            .with_context(|| format!("saving {}", self.bayes_file.display()))
+    }
+}
+
+/// The rule most to blame for a message's spam score, from the headers calm added when it
+/// accepted it: the content rule with the most points in `X-Spam-Report`, else "none".
+pub fn root_cause(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&message[..message.len().min(64 * 1024)]);
+    let header = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut best: Option<(f64, String)> = None;
+    let mut in_report = false;
+    for line in header.split("\r\n") {
+        if line.starts_with("X-Spam-Report:") {
+            in_report = true;
+            continue;
+        }
+        if !in_report || !line.starts_with(['\t', ' ']) {
+            in_report = false;
+            continue;
+        }
+        // "\t*   2.5 NAME description"
+        let mut words = line.trim_start_matches(['\t', ' ', '*']).split_whitespace();
+        let points = words.next().and_then(|p| p.parse::<f64>().ok());
+        let (Some(points), Some(name)) = (points, words.next()) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(p, _)| points > *p) {
+            best = Some((points, name.to_string()));
+        }
+    }
+    best.map_or_else(|| "none".to_string(), |(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::root_cause;
+
+    #[test]
+    fn root_cause_is_the_rule_with_most_points() {
+        let m = b"Received: x\r\nX-Spam-Report: score=4.0\r\n\t*   1.0 A first\r\n\t*   3.0 B second\r\nSubject: s\r\n\r\nbody";
+        assert_eq!(root_cause(m), "B");
+        assert_eq!(root_cause(b"Subject: s\r\n\r\nbody"), "none");
+    }
 }

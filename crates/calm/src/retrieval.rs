@@ -8,14 +8,52 @@ use calm_eventlog::EventLog;
 
 use crate::accounts::LiveDirectory;
 
-/// Shared by every POP3 listener.
+/// Shared by every IMAP and POP3 listener.
 pub struct MailboxBackend {
     pub directory: Arc<LiveDirectory>,
     pub mail_base: PathBuf,
     pub events: EventLog,
+    /// The spam classifier, trained when users move mail into or out of Junk.
+    pub learner: Option<Arc<crate::content::ContentPipeline>>,
 }
 
 impl MailboxBackend {
+    /// A user moved or copied messages between mailboxes: into Junk is a missed spam (train
+    /// as spam), out of Junk (not to Trash) is a false positive (train as ham and record the
+    /// rule most to blame, for the weekly review). Runs off the session's path.
+    pub fn learn_from_transfer(&self, user: &str, from: &str, to: &str, messages: &[PathBuf]) {
+        let Some(learner) = self.learner.clone() else {
+            return;
+        };
+        let junk = |m: &str| m.eq_ignore_ascii_case("Junk");
+        let label = if junk(to) && !junk(from) {
+            calm_content::Label::Spam
+        } else if junk(from) && !junk(to) && !to.eq_ignore_ascii_case("Trash") {
+            calm_content::Label::Ham
+        } else {
+            return;
+        };
+        let (events, user, messages) = (self.events.clone(), user.to_string(), messages.to_vec());
+        tokio::task::spawn_blocking(move || {
+            for path in messages {
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                let trained = learner.learn(label, &bytes).err().map(|e| e.to_string());
+                let (event, cause) = match label {
+                    calm_content::Label::Ham => {
+                        ("false_positive", crate::content::root_cause(&bytes))
+                    }
+                    _ => ("false_negative", "missed".to_string()),
+                };
+                events.log(&serde_json::json!({
+                    "event": event, "user": user, "root_cause": cause, "source": "imap",
+                    "training_error": trained,
+                }));
+            }
+        });
+    }
+
     async fn check_password(&self, user: &str, password: &str) -> Option<String> {
         let directory = self.directory.current();
         let (user, password) = (user.to_string(), password.to_string());
@@ -51,6 +89,16 @@ impl calm_imap_server::Backend for MailboxBackend {
     }
 
     fn event(&self, ev: &calm_imap_server::ImapEvent) {
+        if let calm_imap_server::ImapEvent::Transferred {
+            user,
+            from,
+            to,
+            messages,
+            ..
+        } = ev
+        {
+            self.learn_from_transfer(user, from, to, messages);
+        }
         self.events.log(ev);
     }
 }

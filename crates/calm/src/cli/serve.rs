@@ -114,8 +114,9 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
     if !dkim.is_empty() {
         println!("calm: DKIM signing for {}", dkim.domains().join(", "));
     }
+    let content = ContentPipeline::load(&config)?.map(Arc::new);
     let data_stage = DataStage {
-        content: ContentPipeline::load(&config)?,
+        content: content.clone(),
         quarantine: quarantine.clone(),
         dkim,
     };
@@ -136,6 +137,7 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         directory: directory.clone(),
         mail_base: data.join("mail"),
         events: events.clone(),
+        learner: content,
     });
     // Index 0: passwords only under TLS; 1: plaintext allowed (loopback listeners, if the
     // configuration says so).

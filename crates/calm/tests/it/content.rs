@@ -118,3 +118,61 @@ fn spam_explain_and_train_work_offline() {
     assert!(ok && out.contains("trained 1 messages"), "{out}{err}");
     assert!(setup.data().join("bayes.tokens").exists());
 }
+
+fn imap_move(setup: &Setup, from: &str, to: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/imaplib_move.py");
+    let out = std::process::Command::new("python3")
+        .args([script, "--port", &setup.port("imaps").to_string()])
+        .args([
+            "--user",
+            "bob@example.test",
+            "--password",
+            "secret",
+            "--from",
+            from,
+            "--to",
+            to,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn moving_mail_in_and_out_of_junk_trains_and_records_the_cause() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let body = "Subject: WIN A PRIZE NOW\r\n\r\nClick here to claim your free prize!!! http://prize.example/\r\n";
+    c.send_mail("a@example.org", &["bob@example.test"], body)
+        .unwrap();
+    setup.wait_for_mail("bob@example.test", 1);
+
+    imap_move(&setup, "INBOX", "Junk");
+    let events = setup.wait_for_event("false_negative");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "false_negative" && e["user"] == "bob@example.test")
+    );
+    assert!(
+        setup.data().join("bayes.tokens").exists(),
+        "the classifier was trained and saved"
+    );
+
+    imap_move(&setup, "Junk", "INBOX");
+    let events = setup.wait_for_event("false_positive");
+    let fp = events
+        .iter()
+        .find(|e| e["event"] == "false_positive")
+        .unwrap();
+    assert!(
+        fp["root_cause"].as_str().is_some_and(|c| !c.is_empty()),
+        "{fp}"
+    );
+}
