@@ -176,3 +176,50 @@ fn moving_mail_in_and_out_of_junk_trains_and_records_the_cause() {
         "{fp}"
     );
 }
+
+#[test]
+fn clamd_down_fails_open_by_default_and_closed_by_rule() {
+    // Nothing listens on port 9: the scanner is unavailable at once.
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        "[content]\nclamd = \"tcp:127.0.0.1:9\"\nclamd_timeout_secs = 2\n",
+    );
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: s\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("X-Calm-Virus-Scan: not scanned, scanner unavailable"),
+        "fail-open tags: {text}"
+    );
+
+    let closed = "[[rcpt]]\nname = \"ok\"\nif = \"rcpt_known\"\naction = \"accept\"\n\n[[data]]\nname = \"scanner-unavailable\"\nif = \"scanner_unavailable\"\naction = \"defer 451 4.7.1 Virus scanner unavailable, try again later\"\n";
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        "[content]\nclamd = \"tcp:127.0.0.1:9\"\nclamd_timeout_secs = 2\n[policy]\nfile = \"policy.toml\"\n",
+    );
+    std::fs::write(setup.dir.path().join("policy.toml"), closed).unwrap();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let refused = c
+        .send_mail(
+            "a@example.org",
+            &["bob@example.test"],
+            "Subject: s\r\n\r\nx\r\n",
+        )
+        .unwrap_err();
+    assert!(
+        refused.1.starts_with("451 4.7.1"),
+        "fail-closed defers: {refused:?}"
+    );
+}
