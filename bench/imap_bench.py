@@ -436,7 +436,7 @@ def idle_memory(server, a, cafile):
             m.select("INBOX")
         return m
 
-    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+    with concurrent.futures.ThreadPoolExecutor(a.idle_parallel) as ex:
         for f in [ex.submit(open_one, i) for i in range(a.idle)]:
             try:
                 conns.append(f.result())
@@ -476,6 +476,7 @@ def main():
     p.add_argument("--clients", type=int, default=8, help="concurrent IMAP clients (processes)")
     p.add_argument("--rounds", type=int, default=60, help="rounds of 9 commands per client and run")
     p.add_argument("--idle", type=int, default=1000, help="idle connections for the memory figure (0: skip)")
+    p.add_argument("--idle-parallel", type=int, default=8, help="connections opened (TLS + LOGIN) at a time")
     p.add_argument("--idle-select", action="store_true", help="idle connections also SELECT INBOX")
     p.add_argument("--calm", default=os.path.join(ROOT, "target", "release", "calm"))
     a = p.parse_args()
@@ -507,8 +508,9 @@ def main():
             print(f"idle memory: {a.idle} logged-in IMAPS connections{' with INBOX selected' if a.idle_select else ''}")
             for s in servers:
                 mem[s.name] = idle_memory(s, a, cert)
-        print("warm-up:")
-        for s in servers:
+        if a.runs:
+            print("warm-up:")
+        for s in servers[:len(servers) if a.runs else 0]:
             warm_up(s, cert)
         results = {s.name: [] for s in servers}
         for i in range(a.runs):
@@ -523,6 +525,15 @@ def main():
 
 
 def report(results, mem, a):
+    if a.runs:
+        report_ops(results, a)
+    if mem:
+        (cr, _), (dr, dp) = mem["calm"], mem["dovecot"]
+        print(f"  idle memory per connection: calm {cr:.1f} KiB (RSS)   dovecot {dp:.1f} KiB (PSS), {dr:.1f} KiB"
+              f" (RSS sum)   ratio dovecot PSS/calm {dp / cr if cr > 0 else float('nan'):.1f}")
+
+
+def report_ops(results, a):
     med = {n: statistics.median(r[0] for r in runs) for n, runs in results.items()}
     print(f"median of {a.runs}:")
     c, d = med["calm"], med["dovecot"]
@@ -534,10 +545,6 @@ def report(results, mem, a):
             cnt = sum(r[1][k][0] for r in results[n])
             row.append(sum(r[1][k][1] for r in results[n]) / cnt * 1000 if cnt else float("nan"))
         print(f"    {k:14} calm {row[0]:7.2f}   dovecot {row[1]:7.2f}")
-    if mem:
-        (cr, _), (dr, dp) = mem["calm"], mem["dovecot"]
-        print(f"  idle memory per connection: calm {cr:.1f} KiB (RSS)   dovecot {dp:.1f} KiB (PSS), {dr:.1f} KiB"
-              f" (RSS sum)   ratio dovecot PSS/calm {dp / cr if cr > 0 else float('nan'):.1f}")
 
 
 if __name__ == "__main__":
