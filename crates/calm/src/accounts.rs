@@ -9,6 +9,38 @@ use calm_accounts::{AccountsError, Directory, DirectorySettings};
 use calm_config::Config;
 use calm_eventlog::EventLog;
 
+/// Password checks that may run at once (one per core on the machines calm is sized for).
+pub const PASSWORD_CHECKS: usize = 2;
+
+type PasswordJob = Box<dyn FnOnce() + Send>;
+
+/// The queue of the password-checking threads, started on first use.
+fn password_pool() -> &'static Mutex<std::sync::mpsc::Sender<PasswordJob>> {
+    static POOL: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<PasswordJob>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<PasswordJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..PASSWORD_CHECKS {
+            let rx = rx.clone();
+            let worker = move || {
+                loop {
+                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            };
+            let name = format!("calm-password-{i}");
+            if let Err(e) = std::thread::Builder::new().name(name).spawn(worker) {
+                tracing::error!(error = %e, "cannot start a password-checking thread");
+            }
+        }
+        Mutex::new(tx)
+    })
+}
+
 /// How often the files' modification times are looked at, at most.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -91,6 +123,28 @@ impl LiveDirectory {
         state.stamp = sources.stamp();
         state.sources = sources;
         state.directory = Arc::new(directory);
+    }
+
+    /// Checks a password on one of [`PASSWORD_CHECKS`] dedicated threads.
+    ///
+    /// argon2id is slow and memory-hard on purpose (19 MiB per check with the defaults), so a
+    /// burst of logins must not run unbounded checks at once: a fixed pool bounds the CPU and
+    /// memory they take, and a client waiting for a slow login simply waits in the queue.
+    /// (It does not explain the per-connection memory growth under concurrent IMAP logins that
+    /// bench/imap_bench.py measures; that is still open.)
+    pub async fn verify_password(&self, user: &str, password: &str) -> Option<String> {
+        let directory = self.current();
+        let (user, password) = (user.to_string(), password.to_string());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: PasswordJob = Box::new(move || {
+            let _ = tx.send(directory.authenticate(&user, &password));
+        });
+        password_pool()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .ok()?;
+        rx.await.ok().flatten()
     }
 
     /// The current directory, reloaded first if a file changed. A file that fails to load is

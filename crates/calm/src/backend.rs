@@ -284,13 +284,7 @@ impl Backend for CalmBackend {
     }
 
     async fn authenticate(&self, user: &str, password: &str) -> Option<String> {
-        let directory = self.directory.current();
-        let (user, password) = (user.to_string(), password.to_string());
-        // Password hashes are slow on purpose: keep them off the async workers.
-        tokio::task::spawn_blocking(move || directory.authenticate(&user, &password))
-            .await
-            .ok()
-            .flatten()
+        self.directory.verify_password(user, password).await
     }
 
     async fn enqueue(&self, msg: IncomingMessage) -> Result<(), EnqueueError> {
