@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::Envelope;
@@ -182,9 +183,11 @@ pub(crate) fn recover(dir: &Path) -> io::Result<Recovered> {
 }
 
 fn open_segment(dir: &Path, n: u64) -> io::Result<(File, u64)> {
+    // Mail is private: only calm's user may read the spool.
     let file = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(segment_path(dir, n))?;
     File::open(dir)?.sync_all()?;
     let len = file.metadata()?.len();

@@ -16,6 +16,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -260,6 +261,7 @@ impl Outbound {
                 .write(true)
                 .create(true)
                 .truncate(true)
+                .mode(0o600)
                 .open(&tmp)?;
             let mut header = serde_json::to_vec(message).map_err(io::Error::other)?;
             header.push(b'\n');
@@ -355,6 +357,7 @@ impl Outbound {
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(0o600)
             .open(&tmp)?;
         file.write_all(&serde_json::to_vec(state).map_err(io::Error::other)?)?;
         file.sync_data()?;

@@ -117,6 +117,11 @@ async fn accepted_message_reaches_maildir_with_delivery_headers() {
         text,
         "Return-Path: <a@remote>\r\nDelivered-To: bob@local\r\nSubject: x\r\n\r\nhi\r\n"
     );
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(h.journal()).unwrap() {
+        let mode = entry.unwrap().metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the spool is private");
+    }
 }
 
 #[tokio::test]

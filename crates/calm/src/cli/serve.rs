@@ -237,8 +237,16 @@ async fn start_admin(
 /// Creates the data directory and says where it is.
 fn prepare_data_dir(config: &Config, builtin: bool) -> Result<std::path::PathBuf> {
     let data = &config.server.data_dir;
+    let new = !data.exists();
     calm_maildir::create_dir_durable(data)
         .with_context(|| format!("creating the data directory {}", data.display()))?;
+    if new {
+        // Mail, passwords and keys live here: private to calm's user unless the operator
+        // chose otherwise for an existing directory.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", data.display()))?;
+    }
     let data =
         std::fs::canonicalize(data).with_context(|| format!("resolving {}", data.display()))?;
     if builtin {

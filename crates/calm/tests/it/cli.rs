@@ -110,6 +110,12 @@ fn serve_runs_on_builtin_defaults_with_a_dev_user() {
             && out.contains("127.0.0.1:2465")
     );
     assert!(dir.path().join("calm-data").is_dir());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("calm-data"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "a new data directory is private");
     assert!(dir.path().join("calm-data/tls").is_dir());
     let line = server
         .stdout
