@@ -3,6 +3,7 @@
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write as _};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -338,7 +339,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::other("no file name"))?;
     let tmp = dir.join(format!(".tmp.{}", name.to_string_lossy()));
-    let written = File::create(&tmp).and_then(|mut f| {
+    // Quarantined mail is as private as any mailbox.
+    let created = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp);
+    let written = created.and_then(|mut f: File| {
         f.write_all(bytes)?;
         f.sync_all()
     });
