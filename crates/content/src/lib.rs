@@ -15,7 +15,8 @@
 //!   [`ScanResult::Infected`] or [`ScanResult::Unavailable`], never an error;
 //! - `Authenticator` (feature `auth`, on by default): SPF, DKIM and DMARC with `mail-auth`
 //!   through a configurable resolver, giving the policy's `spf`/`dkim`/`dmarc` facts and an
-//!   `Authentication-Results` header (RFC 8601).
+//!   `Authentication-Results` header (RFC 8601);
+//! - `testing::TestClamd` (feature `test-clamd`): a real clamd with an EICAR signature for tests.
 //!
 //! What it deliberately does not do: it decides nothing. Thresholds, tagging, quarantine and
 //! rejection live in the policy file (`spam_score >= N`, `gtube`, `malware`); this crate
@@ -48,6 +49,8 @@ mod gtube;
 mod message;
 mod rules;
 mod score;
+#[cfg(feature = "test-clamd")]
+pub mod testing;
 
 #[cfg(feature = "auth")]
 pub use auth::{AuthError, AuthFacts, AuthSettings, Authenticator, Session};

@@ -2,6 +2,8 @@
 //! spam report and Authentication-Results, a quarantine rule keeps mail out of the mailbox
 //! until the operator releases it, and `calm spam` explains and trains offline.
 
+use calm_content::testing::{EICAR_SIGNATURE, TestClamd, eicar};
+
 use crate::harness::{Setup, Smtp, calm};
 
 const GTUBE_FILE: &str = concat!(
@@ -222,4 +224,106 @@ fn clamd_down_fails_open_by_default_and_closed_by_rule() {
         refused.1.starts_with("451 4.7.1"),
         "fail-closed defers: {refused:?}"
     );
+}
+
+/// A MIME message with the EICAR test file as a base64 attachment, as a mail client sends it.
+fn eicar_attachment_mail() -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(eicar());
+    format!(
+        "Subject: the file\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+         --b1\r\nContent-Type: application/octet-stream\r\n\
+         Content-Disposition: attachment; filename=\"eicar.com\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b1--\r\n"
+    )
+}
+
+#[test]
+fn real_clamd_finds_eicar_through_the_server_and_the_reply_names_it() {
+    let clamd = TestClamd::start();
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        &format!("[content]\nclamd = \"tcp:{}\"\n", clamd.tcp()),
+    );
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let plain = String::from_utf8(eicar()).unwrap();
+    for body in [
+        format!("Subject: plain\r\n\r\n{plain}\r\n"),
+        eicar_attachment_mail(),
+    ] {
+        let refused = c
+            .send_mail("a@example.org", &["bob@example.test"], &body)
+            .unwrap_err();
+        assert!(
+            refused.1.starts_with("554 5.7.1") && refused.1.contains(EICAR_SIGNATURE),
+            "{refused:?}"
+        );
+    }
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: clean\r\n\r\nnothing here\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("Subject: clean"), "{text}");
+    assert!(
+        !text.contains("X-Calm-Virus-Scan"),
+        "scanned, so not tagged: {text}"
+    );
+    let malware_verdicts = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter(|e| e["event"] == "verdict" && e["rule"] == "malware")
+            .count()
+    };
+    let events = setup.wait_until(|e| malware_verdicts(e) == 2);
+    assert_eq!(malware_verdicts(&events), 2, "{events:?}");
+    assert_eq!(setup.mailbox_files("bob@example.test").len(), 1);
+}
+
+#[test]
+fn a_policy_may_quarantine_malware_instead_of_rejecting() {
+    let clamd = TestClamd::start();
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        &format!(
+            "[content]\nclamd = \"unix:{}\"\n[policy]\nfile = \"policy.toml\"\n",
+            clamd.unix().display()
+        ),
+    );
+    let policy = "[[rcpt]]\nname = \"ok\"\nif = \"rcpt_known\"\naction = \"accept\"\n\n\
+                  [[data]]\nname = \"hold-malware\"\nif = \"malware\"\naction = \"quarantine\"\n";
+    std::fs::write(setup.dir.path().join("policy.toml"), policy).unwrap();
+    let cfg = setup.config();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        &eicar_attachment_mail(),
+    )
+    .unwrap();
+    let events = setup.wait_for_event("quarantined");
+    assert!(
+        events.iter().any(|e| e["event"] == "quarantined"
+            && e["rule"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("hold-malware"))),
+        "{events:?}"
+    );
+    let (ok, out, _) = calm(&["quarantine", "list", "--config", &cfg]);
+    assert!(
+        ok && out.contains("1 quarantined") && out.contains("hold-malware"),
+        "{out}"
+    );
+    assert!(setup.mailbox_files("bob@example.test").is_empty());
 }

@@ -264,6 +264,21 @@ dns_timeout_secs = 1
         }
     }
 
+    /// Waits (up to 10 s) until `done` holds for the event log; returns the events either way.
+    pub fn wait_until(
+        &self,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let events = self.events();
+            if done(&events) || Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn events(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.data().join("events.jsonl")).unwrap_or_default();
         text.lines()
