@@ -13,6 +13,8 @@
 //!   `file:line` ([`AccountsError::Parse`]).
 //! - [`UsersFile`]: atomic edits of the users file (`add`, `passwd`, `delete`, `list`).
 //! - [`PasswordHash`] and [`Scheme`]: argon2id/argon2i, SHA512/SHA256-CRYPT, bcrypt, `{PLAIN}`.
+//! - [`UserQuota`]: a user's own storage limit (Dovecot's `userdb_quota_rule=*:storage=1G`),
+//!   read by [`Users::storage_limit`].
 //!
 //! What it deliberately does not do: no async and no I/O beyond reading and replacing its own
 //! files (password checks are CPU-bound and sync: callers use `spawn_blocking`); no pipe,
@@ -51,6 +53,7 @@ mod lines;
 #[cfg(test)]
 mod never_panic;
 mod password;
+mod quota;
 mod resolve;
 mod target;
 mod users;
@@ -61,6 +64,7 @@ pub use aliases::Aliases;
 pub use directory::{Directory, DirectorySettings, Resolution, ResolveError, Target};
 pub use error::AccountsError;
 pub use password::{InvalidHash, PasswordHash, Scheme};
+pub use quota::UserQuota;
 pub use users::Users;
 pub use users_file::UsersFile;
 pub use virtual_map::VirtualMap;

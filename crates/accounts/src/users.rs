@@ -1,14 +1,16 @@
 //! The users file: Dovecot passwd-file format, read-only view for lookups and logins.
 //!
-//! `user:password[:uid:gid:gecos:home:shell:extra_fields]`, `#` comments, blank lines. Only the
-//! first two fields mean anything to calm; the rest are kept byte-for-byte when editing so that
-//! the same file can serve Dovecot unchanged.
+//! `user:password[:uid:gid:gecos:home:shell:extra_fields]`, `#` comments, blank lines. calm
+//! reads the first two fields and one extra field, the user's quota (`userdb_quota_rule`, see
+//! [`UserQuota`]); the rest are kept byte-for-byte when editing so that the same file can serve
+//! Dovecot unchanged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::password::PasswordHash;
+use crate::quota::{self, UserQuota};
 use crate::{AccountsError, address, lines};
 
 /// An argon2id hash of 32 random bytes, thrown away after hashing (Python argon2-cffi, same
@@ -26,6 +28,15 @@ pub(crate) struct Entry {
     pub key: String,
     /// The password field.
     pub hash: PasswordHash,
+    /// The user's own quota rule, if the extra fields set one.
+    pub quota: Option<UserQuota>,
+}
+
+/// What calm keeps of a user line.
+#[derive(Debug)]
+struct Account {
+    hash: PasswordHash,
+    quota: Option<UserQuota>,
 }
 
 /// Parses every line; returns the user lines. Errors name `path:line`.
@@ -36,7 +47,8 @@ pub(crate) fn parse_entries(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Acc
         if lines::is_ignorable(&text) {
             continue;
         }
-        let (key, hash) = parse_line(&text).map_err(|m| AccountsError::parse(path, number, m))?;
+        let (key, hash, quota) =
+            parse_line(&text).map_err(|m| AccountsError::parse(path, number, m))?;
         if let Some(first) = first_line.insert(key.clone(), number) {
             // Dovecot would silently use the first line; an operator editing by hand most
             // likely meant to replace it, so refuse to guess.
@@ -47,27 +59,29 @@ pub(crate) fn parse_entries(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>, Acc
             index: number - 1,
             key,
             hash,
+            quota,
         });
     }
     Ok(entries)
 }
 
-/// `user:password[:...]` → (lowercased user, hash).
-fn parse_line(text: &str) -> Result<(String, PasswordHash), String> {
+/// `user:password[:...]` → (lowercased user, hash, quota).
+fn parse_line(text: &str) -> Result<(String, PasswordHash, Option<UserQuota>), String> {
     let mut fields = text.split(':');
     let user = fields.next().unwrap_or_default();
     address::check(user).map_err(|reason| format!("bad user name {user:?}: {reason}"))?;
     // A missing or empty password field leaves the user able to receive mail but not to log in.
     let field = fields.next().unwrap_or_default();
     let hash = PasswordHash::parse(field).map_err(|e| format!("user {user}: {e}"))?;
-    Ok((address::key(user), hash))
+    let quota = quota::from_line(text).map_err(|e| format!("user {user}: {e}"))?;
+    Ok((address::key(user), hash, quota))
 }
 
 /// The users of a passwd-file, for lookups and logins. Cheap to clone and share between
 /// threads (an `Arc` inside): hand a clone to `spawn_blocking` for [`Users::verify`].
 #[derive(Clone, Debug, Default)]
 pub struct Users {
-    map: Arc<BTreeMap<String, PasswordHash>>,
+    map: Arc<BTreeMap<String, Account>>,
 }
 
 impl Users {
@@ -80,7 +94,13 @@ impl Users {
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Users, AccountsError> {
         let map = parse_entries(path, bytes)?
             .into_iter()
-            .map(|entry| (entry.key, entry.hash))
+            .map(|e| {
+                let account = Account {
+                    hash: e.hash,
+                    quota: e.quota,
+                };
+                (e.key, account)
+            })
             .collect();
         Ok(Users { map: Arc::new(map) })
     }
@@ -92,7 +112,19 @@ impl Users {
 
     /// The stored password of `address` (any case).
     pub fn get(&self, address: &str) -> Option<&PasswordHash> {
-        self.map.get(&address::key(address))
+        self.map.get(&address::key(address)).map(|a| &a.hash)
+    }
+
+    /// The quota rule of `address` (any case) from its extra fields; `None` when the user
+    /// has none (or is unknown), so the global default applies.
+    pub fn quota(&self, address: &str) -> Option<UserQuota> {
+        self.map.get(&address::key(address)).and_then(|a| a.quota)
+    }
+
+    /// The storage limit in bytes for `address`: its own rule, else `default_bytes`
+    /// (0: none). `None` means unlimited.
+    pub fn storage_limit(&self, address: &str, default_bytes: u64) -> Option<u64> {
+        UserQuota::effective(self.quota(address), default_bytes)
     }
 
     /// Checks a login. Returns the canonical (lowercased) user address on success.
@@ -103,7 +135,7 @@ impl Users {
     pub fn verify(&self, address: &str, password: &str) -> Option<String> {
         let key = address::key(address);
         match self.map.get(&key) {
-            Some(hash) if hash.scheme() != crate::Scheme::Disabled => {
+            Some(Account { hash, .. }) if hash.scheme() != crate::Scheme::Disabled => {
                 hash.verify(password).then_some(key)
             }
             _ => {
@@ -115,7 +147,7 @@ impl Users {
 
     /// Every user (canonical address) with its stored password, in address order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &PasswordHash)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v))
+        self.map.iter().map(|(k, v)| (k.as_str(), &v.hash))
     }
 
     /// Number of users.

@@ -32,7 +32,8 @@ pub struct CalmBackend {
     spool: Spool,
     events: EventLog,
     sender_must_own: bool,
-    /// Per-user quota in bytes (0: none) and where mailboxes live, for the RCPT-time check.
+    /// The default per-user quota in bytes (0: none) and where mailboxes live, for the
+    /// RCPT-time check.
     quota_bytes: u64,
     mail_base: std::path::PathBuf,
 }
@@ -78,18 +79,26 @@ fn directory_key(a: &Address) -> String {
 
 impl CalmBackend {
     /// `452 4.2.2` when a local mailbox this recipient delivers to is at or over its quota
-    /// (RFC 3463: mailbox full, a temporary condition: the sender keeps the message).
-    fn over_quota(&self, resolution: &Resolution, rcpt: &Address) -> Option<Reply> {
+    /// (RFC 3463: mailbox full, a temporary condition: the sender keeps the message). Each
+    /// user's own limit (`userdb_quota_rule` in the users file) overrides the global one.
+    fn over_quota(
+        &self,
+        directory: &calm_accounts::Directory,
+        resolution: &Resolution,
+        rcpt: &Address,
+    ) -> Option<Reply> {
         let Resolution::Deliver(targets) = resolution else {
             return None;
         };
-        if self.quota_bytes == 0 {
-            return None;
-        }
         let full = targets.iter().any(|t| match t {
             calm_accounts::Target::Mailbox(user) => {
-                let dir = calm_maildir::mailbox_dir(&self.mail_base, user);
-                calm_maildir::mailbox_size(&dir) >= self.quota_bytes
+                let users = directory.users();
+                users
+                    .storage_limit(user, self.quota_bytes)
+                    .is_some_and(|limit| {
+                        let dir = calm_maildir::mailbox_dir(&self.mail_base, user);
+                        calm_maildir::mailbox_size(&dir) >= limit
+                    })
             }
             calm_accounts::Target::Forward(_) => false,
         });
@@ -217,7 +226,7 @@ impl Backend for CalmBackend {
             Cutover::Normal if rcpt.is_ip_literal() => Resolution::NotLocal,
             Cutover::Normal => directory.resolve(&key),
         };
-        if let Some(reply) = self.over_quota(&resolution, rcpt) {
+        if let Some(reply) = self.over_quota(&directory, &resolution, rcpt) {
             return RcptVerdict::Reject(reply);
         }
         let failure;

@@ -148,6 +148,7 @@ impl ContentPipeline {
             facts.spf = AuthResult::parse(a.spf);
             facts.dkim = AuthResult::parse(a.dkim);
             facts.dmarc = AuthResult::parse(a.dmarc);
+            facts.arc = AuthResult::parse(a.arc);
             facts.dmarc_policy = a.dmarc_policy.and_then(DmarcPolicy::parse);
             headers.push_str(&a.header());
         }

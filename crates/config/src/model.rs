@@ -273,7 +273,11 @@ pub struct Accounts {
     pub sender_must_own_address: bool,
     /// Per-user mailbox quota in bytes (all folders together); 0 means no limit. A recipient
     /// whose mailbox is full is answered `452 4.2.2` at RCPT, so the sender keeps the message
-    /// and retries; mail already accepted is always delivered.
+    /// and retries; mail already accepted is always delivered. A user's own limit in the users
+    /// file overrides this one, in Dovecot's syntax as an extra field:
+    /// `userdb_quota_rule=*:storage=512M` (units `B`, `K`, `M`, `G`, `T`, 1024-based; a bare
+    /// number is kilobytes, as in Dovecot; `bytes=N` counts bytes), and `*:storage=0` means no
+    /// limit for that user. IMAP clients see usage and limit through the QUOTA extension.
     pub quota_bytes: u64,
     /// Allow IMAP LOGIN and POP3 USER/PASS without TLS on listeners bound to a loopback address
     /// (for local webmail or tools). Everywhere else passwords are only accepted under TLS.

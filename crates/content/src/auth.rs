@@ -1,5 +1,5 @@
-//! Sender authentication at the data stage: SPF (RFC 7208), DKIM (RFC 6376) and DMARC
-//! (RFC 7489) with `mail-auth`, through a resolver the operator chooses, and the
+//! Sender authentication at the data stage: SPF (RFC 7208), DKIM (RFC 6376), DMARC
+//! (RFC 7489) and ARC (RFC 8617) with `mail-auth`, through a resolver the operator chooses, and the
 //! `Authentication-Results` header (RFC 8601) for accepted messages.
 //!
 //! The results are facts for the policy (`spf fail`, `dmarc fail`, `dmarc_policy reject`); this
@@ -50,6 +50,10 @@ pub struct AuthFacts {
     pub dkim: &'static str,
     /// DMARC for the From domain: `pass`, `fail`, `none` (no record), `temperror`, `permerror`.
     pub dmarc: &'static str,
+    /// ARC chain validation (RFC 8617 §5.2): `pass` when every ARC set verifies, `none`
+    /// without ARC headers, else `fail` (a broken or too long chain, a bad seal or signature),
+    /// `temperror`/`permerror` for key look-up trouble.
+    pub arc: &'static str,
     /// The From domain's requested policy (`none`, `quarantine`, `reject`); `None` without
     /// a DMARC record.
     pub dmarc_policy: Option<&'static str>,
@@ -134,11 +138,13 @@ impl Authenticator {
                 spf: spf_name(&spf.result()),
                 dkim: "none",
                 dmarc: "none",
+                arc: "none",
                 dmarc_policy: None,
                 header_value: results.to_string(),
             };
         };
         let dkim = self.inner.verify_dkim(&parsed).await;
+        let arc = self.inner.verify_arc(&parsed).await;
         let mail_from_domain = session.mail_from.rsplit_once('@').map_or(helo, |(_, d)| d);
         let dmarc = self
             .inner
@@ -148,11 +154,13 @@ impl Authenticator {
         results = results
             .with_dkim_results(&dkim, header_from)
             .with_spf_mailfrom_result(&spf, session.client, session.mail_from, helo)
+            .with_arc_result(&arc, session.client)
             .with_dmarc_result(&dmarc);
         AuthFacts {
             spf: spf_name(&spf.result()),
             dkim: dkim_name(&dkim),
             dmarc: dmarc_name(&dmarc.result()),
+            arc: arc_name(arc.result()),
             dmarc_policy: dmarc.dmarc_record().map(|_| policy_name(dmarc.policy())),
             header_value: results.to_string(),
         }
@@ -187,6 +195,18 @@ fn dkim_name(outputs: &[DkimOutput<'_>]) -> &'static str {
         .map(|o| rank(o.result()))
         .min_by_key(|(r, _)| *r)
         .map_or("none", |(_, n)| n)
+}
+
+/// RFC 8617 §4.4.3: `none`, `pass` or `fail`; mail-auth reports a chain with structural
+/// errors as `neutral`, which is a failure of the chain here.
+fn arc_name(r: &DkimResult) -> &'static str {
+    match r {
+        DkimResult::Pass => "pass",
+        DkimResult::None => "none",
+        DkimResult::TempError(_) => "temperror",
+        DkimResult::PermError(_) => "permerror",
+        DkimResult::Fail(_) | DkimResult::Neutral(_) => "fail",
+    }
 }
 
 fn dmarc_name(r: &DmarcResult) -> &'static str {

@@ -1,5 +1,5 @@
-//! SPF, DKIM and DMARC end to end: fixed zones on a loopback DNS server (hickory-server),
-//! messages DKIM-signed here with an Ed25519 key made at test time.
+//! SPF, DKIM, DMARC and ARC end to end: fixed zones on a loopback DNS server (hickory-server),
+//! messages DKIM-signed and ARC-sealed here with Ed25519 keys made at test time.
 
 #![cfg(feature = "auth")]
 
@@ -15,9 +15,11 @@ use hickory_server::Server;
 use hickory_server::net::runtime::TokioRuntimeProvider;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use mail_auth::arc::ArcSealer;
 use mail_auth::common::crypto::Ed25519Key;
 use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::dkim::DkimSigner;
+use mail_auth::{ArcOutput, AuthenticatedMessage, AuthenticationResults};
 
 fn name(s: &str) -> Name {
     let mut n = Name::from_utf8(s).unwrap();
@@ -71,6 +73,8 @@ async fn dns(zones: Vec<(Name, Vec<Record>)>) -> (SocketAddr, Server<Catalog>) {
 struct World {
     auth: Authenticator,
     key: Vec<u8>,
+    /// The ARC sealing key of `list.example`, a mailing list that rewrites the Subject.
+    arc_key: Vec<u8>,
     _server: Server<Catalog>,
 }
 
@@ -82,6 +86,9 @@ async fn world() -> World {
     let pkcs8 = Ed25519Key::generate_pkcs8().unwrap();
     let public = Ed25519Key::from_pkcs8_der(&pkcs8).unwrap().public_key();
     let p = base64::engine::general_purpose::STANDARD.encode(public);
+    let arc_key = Ed25519Key::generate_pkcs8().unwrap();
+    let arc_public = Ed25519Key::from_pkcs8_der(&arc_key).unwrap().public_key();
+    let arc_p = base64::engine::general_purpose::STANDARD.encode(arc_public);
     // One zone for the whole `example` tree: the DMARC tree walk also asks `_dmarc.example`
     // (draft-ietf-dmarc-dmarcbis §4.10), which must be an NXDOMAIN, not a refusal.
     let tree = zone(
@@ -98,6 +105,10 @@ async fn world() -> World {
                 RData::A(A("127.0.0.1".parse().unwrap())),
             ),
             ("plain.example", RData::A(A("192.0.2.7".parse().unwrap()))),
+            (
+                "arc._domainkey.list.example",
+                txt(&format!("v=DKIM1; k=ed25519; p={arc_p}")),
+            ),
         ],
     );
     let (addr, server) = dns(vec![tree]).await;
@@ -111,6 +122,7 @@ async fn world() -> World {
     World {
         auth,
         key: pkcs8,
+        arc_key,
         _server: server,
     }
 }
@@ -123,6 +135,26 @@ fn sign(key: &[u8], message: &str) -> String {
         .sign(message.as_bytes())
         .unwrap();
     format!("{}{message}", signature.to_header())
+}
+
+/// What a mailing list does: take the signed message, tag its Subject (which breaks the
+/// author's DKIM signature), and seal the result with ARC (RFC 8617 §5.1).
+fn through_list(w: &World, signed: &str) -> String {
+    let modified = signed.replace(
+        "Subject: quarterly figures",
+        "Subject: [team] quarterly figures",
+    );
+    let parsed = AuthenticatedMessage::parse(modified.as_bytes()).unwrap();
+    // The list received the message without ARC sets: an empty chain (cv=none) to extend.
+    let chain = ArcOutput::default();
+    let results = AuthenticationResults::new("list.example");
+    let set = ArcSealer::from_key(Ed25519Key::from_pkcs8_der(&w.arc_key).unwrap())
+        .domain("list.example")
+        .selector("arc")
+        .headers(["From", "To", "Subject", "Date", "Message-ID"])
+        .seal(&parsed, &results, &chain)
+        .unwrap();
+    format!("{}{modified}", set.to_header())
 }
 
 async fn verify(w: &World, client: &str, mail_from: &str, message: &str) -> AuthFacts {
@@ -258,4 +290,38 @@ async fn dns_down_is_a_temporary_error() {
     let f = auth.verify(session, MESSAGE.as_bytes()).await;
     assert_eq!(f.spf, "temperror", "{f:?}");
     assert!(matches!(f.dmarc, "temperror" | "none"), "{f:?}");
+}
+
+#[tokio::test]
+async fn an_intact_arc_chain_passes_where_the_list_broke_dkim() {
+    let w = world().await;
+    let listed = through_list(&w, &sign(&w.key, MESSAGE));
+    let f = verify(&w, "192.0.2.1", "bounces@list.example", &listed).await;
+    assert_eq!((f.dkim, f.arc), ("fail", "pass"), "{f:?}");
+    assert!(f.header_value.contains("arc=pass"), "{}", f.header_value);
+    // Without ARC headers there is no chain at all.
+    let f = verify(
+        &w,
+        "127.0.0.1",
+        "alice@sender.example",
+        &sign(&w.key, MESSAGE),
+    )
+    .await;
+    assert_eq!(f.arc, "none", "{f:?}");
+}
+
+#[tokio::test]
+async fn a_message_changed_after_sealing_fails_arc() {
+    let w = world().await;
+    let listed = through_list(&w, &sign(&w.key, MESSAGE));
+    let tampered = listed.replace("[team] quarterly figures", "[team] pay this invoice");
+    let f = verify(&w, "192.0.2.1", "bounces@list.example", &tampered).await;
+    assert_eq!(f.arc, "fail", "{f:?}");
+    // A seal whose ARC-Message-Signature is gone is a broken chain, not "none".
+    let broken: String = listed
+        .split_inclusive("\r\n")
+        .filter(|l| !l.starts_with("ARC-Message-Signature"))
+        .collect();
+    let f = verify(&w, "192.0.2.1", "bounces@list.example", &broken).await;
+    assert_eq!(f.arc, "fail", "{f:?}");
 }

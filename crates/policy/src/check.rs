@@ -125,6 +125,7 @@ pub(crate) enum AuthMethod {
     Spf,
     Dkim,
     Dmarc,
+    Arc,
 }
 
 impl AuthMethod {
@@ -133,6 +134,7 @@ impl AuthMethod {
             AuthMethod::Spf => "spf",
             AuthMethod::Dkim => "dkim",
             AuthMethod::Dmarc => "dmarc",
+            AuthMethod::Arc => "arc",
         }
     }
 
@@ -141,6 +143,7 @@ impl AuthMethod {
             AuthMethod::Spf => f.spf,
             AuthMethod::Dkim => f.dkim,
             AuthMethod::Dmarc => f.dmarc,
+            AuthMethod::Arc => f.arc,
         }
     }
 }
@@ -274,7 +277,7 @@ impl Check {
             | Check::Malware(_)
             | Check::ScannerUnavailable
             | Check::DmarcPolicy(_)
-            | Check::Auth(AuthMethod::Dkim | AuthMethod::Dmarc, _) => {
+            | Check::Auth(AuthMethod::Dkim | AuthMethod::Dmarc | AuthMethod::Arc, _) => {
                 needs(Data, true, "the message content (DATA)")
             }
             // RFC 7208 §2.4: the MAIL FROM identity is checked once MAIL FROM is given.

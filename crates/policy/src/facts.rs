@@ -56,6 +56,10 @@ pub struct Facts<'a> {
     pub dkim: Option<AuthResult>,
     /// DMARC result for the `From` domain (RFC 7489 §6.6); `None` when not checked.
     pub dmarc: Option<AuthResult>,
+    /// ARC chain validation (RFC 8617 §5.2): `pass` when every ARC set verifies, `none`
+    /// without ARC headers, else `fail`; `None` when not checked. A pass says the chain is
+    /// intact, not that its sealers deserve trust.
+    pub arc: Option<AuthResult>,
     /// The policy the `From` domain publishes (RFC 7489 §6.3); `None` when it has no
     /// DMARC record or it was not looked up.
     pub dmarc_policy: Option<DmarcPolicy>,
@@ -85,6 +89,7 @@ impl<'a> Facts<'a> {
             scan: None,
             spf: None,
             dkim: None,
+            arc: None,
             dmarc: None,
             dmarc_policy: None,
             dnsbl: None,

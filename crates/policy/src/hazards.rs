@@ -17,7 +17,8 @@ use std::path::PathBuf;
 pub use calm_config::Severity;
 
 use crate::action::{AccessAction, Action};
-use crate::check::{AuthMethod, Check, Cond, Lookup};
+use crate::check::{AuthMethod, Check, Cmp, Cond, Lookup};
+use crate::dnsbl::DnsListKind;
 use crate::facts::Tables;
 use crate::policy::{Policy, Rule};
 use crate::stage::Stage;
@@ -53,7 +54,7 @@ pub enum HazardKind {
     Unused,
     /// A rule rejects on an uncertain signal: a content score below
     /// [`HIGH_SPAM_SCORE`], or an SPF, DKIM or DMARC failure that forwarding and mailing
-    /// lists cause for legitimate mail.
+    /// lists cause for legitimate mail, or a DNS block list whose word alone decides.
     UncertainReject,
 }
 
@@ -175,12 +176,21 @@ impl Hazards<'_> {
                 Check::SpamScore(cmp) if cmp.limit < HIGH_SPAM_SCORE => format!(
                     "a content score below {HIGH_SPAM_SCORE} is uncertain; tag or quarantine instead, or raise the threshold"
                 ),
-                Check::Auth(AuthMethod::Spf | AuthMethod::Dkim, r) if !r.contains(&AuthResult::Pass) => {
-                    "forwarding breaks SPF and mailing lists break DKIM for legitimate mail; tag instead".to_owned()
+                Check::Auth(AuthMethod::Spf | AuthMethod::Dkim | AuthMethod::Arc, r) if !r.contains(&AuthResult::Pass) => {
+                    "forwarding breaks SPF, and mailing lists break DKIM and ARC, for legitimate mail; tag instead".to_owned()
                 }
                 Check::Auth(AuthMethod::Dmarc, r) if r.contains(&AuthResult::Fail) && !enforced => {
                     "DMARC failures are only the domain owner's to refuse: add `dmarc_policy reject`, or quarantine".to_owned()
                 }
+                Check::DnsList { id, .. } if self.is_block_list(*id) => {
+                    "one block list's word is uncertain (lists err, and list whole networks); reject on `dnsbl_score` that two lists must reach, or tag".to_owned()
+                }
+                Check::DnsblScore(cmp) => match self.single_list_reaching(*cmp) {
+                    Some(name) => format!(
+                        "block list `{name}` alone reaches this score; one list's word is uncertain, so set weights or the threshold so that two lists must agree"
+                    ),
+                    None => continue,
+                },
                 _ => continue,
             };
             let msg = format!(
@@ -190,6 +200,22 @@ impl Hazards<'_> {
             );
             self.warn(HazardKind::UncertainReject, rule.meta.line(), msg);
         }
+    }
+
+    fn is_block_list(&self, id: usize) -> bool {
+        self.policy
+            .dns_lists
+            .get(id)
+            .is_some_and(|l| l.kind == DnsListKind::Block)
+    }
+
+    /// The first block list whose weight alone makes `dnsbl_score` hold.
+    fn single_list_reaching(&self, cmp: Cmp) -> Option<&str> {
+        self.policy
+            .dns_lists
+            .iter()
+            .find(|l| l.kind == DnsListKind::Block && cmp.holds(l.weight))
+            .map(|l| &*l.name)
     }
 
     fn stage_of(&mut self, rule: &Rule, cond: &Cond) {

@@ -382,6 +382,7 @@ fn case_content(raw: &RawCase) -> Result<ContentFacts, String> {
         spf: auth("spf", &raw.spf)?,
         dkim: auth("dkim", &raw.dkim)?,
         dmarc: auth("dmarc", &raw.dmarc)?,
+        arc: auth("arc", &raw.arc)?,
         dmarc_policy,
     })
 }

@@ -178,6 +178,8 @@ pub struct ContentFacts {
     pub dkim: Option<AuthResult>,
     /// See [`crate::Facts::dmarc`].
     pub dmarc: Option<AuthResult>,
+    /// See [`crate::Facts::arc`].
+    pub arc: Option<AuthResult>,
     /// See [`crate::Facts::dmarc_policy`].
     pub dmarc_policy: Option<DmarcPolicy>,
 }
@@ -193,6 +195,7 @@ impl ContentFacts {
             spf: self.spf.or(other.spf),
             dkim: self.dkim.or(other.dkim),
             dmarc: self.dmarc.or(other.dmarc),
+            arc: self.arc.or(other.arc),
             dmarc_policy: self.dmarc_policy.or(other.dmarc_policy),
         }
     }
@@ -205,6 +208,7 @@ impl ContentFacts {
         facts.spf = self.spf;
         facts.dkim = self.dkim;
         facts.dmarc = self.dmarc;
+        facts.arc = self.arc;
         facts.dmarc_policy = self.dmarc_policy;
     }
 }

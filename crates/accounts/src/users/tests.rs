@@ -1,5 +1,5 @@
 use super::*;
-use crate::Scheme;
+use crate::{Scheme, UserQuota};
 
 fn parse(text: &str) -> Result<Users, AccountsError> {
     Users::from_bytes(Path::new("/etc/calm/users"), text.as_bytes())
@@ -162,4 +162,35 @@ fn clones_share_one_map() {
 fn empty_file_has_no_users() {
     assert!(parse("").unwrap().is_empty());
     assert!(parse("# only a comment\n\n").unwrap().is_empty());
+}
+
+#[test]
+fn quota_rule_extra_field_gives_the_users_own_limit() {
+    let text = "bob@example.test:{PLAIN}pw:1000:1000::/home/bob::userdb_quota_rule=*:storage=1G\n\
+                alice@example.test:{PLAIN}pw::::::userdb_quota_rule=*:storage=0\n\
+                carol@example.test:{PLAIN}pw\n";
+    let users = parse(text).unwrap();
+    assert_eq!(
+        users.quota("BOB@example.test"),
+        Some(UserQuota::Bytes(1 << 30))
+    );
+    assert_eq!(users.storage_limit("bob@example.test", 5000), Some(1 << 30));
+    assert_eq!(
+        users.quota("alice@example.test"),
+        Some(UserQuota::Unlimited)
+    );
+    assert_eq!(users.storage_limit("alice@example.test", 5000), None);
+    assert_eq!(users.quota("carol@example.test"), None);
+    assert_eq!(users.storage_limit("carol@example.test", 5000), Some(5000));
+    assert_eq!(users.storage_limit("carol@example.test", 0), None);
+    assert_eq!(users.storage_limit("nobody@example.test", 5000), Some(5000));
+}
+
+#[test]
+fn a_bad_quota_rule_names_file_and_line() {
+    let e = parse_err(
+        "bob@example.test:{PLAIN}pw\ncarol@example.test:{PLAIN}pw::::::userdb_quota_rule=*:storage=lots\n",
+    );
+    assert!(e.contains("/etc/calm/users:2"), "{e}");
+    assert!(e.contains("quota_rule=*:storage=lots"), "{e}");
 }

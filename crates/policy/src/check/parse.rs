@@ -69,6 +69,7 @@ pub(crate) const CHECK_NAMES: &[&str] = &[
     "spf",
     "dkim",
     "dmarc",
+    "arc",
     "dmarc_policy",
     "dnsbl",
     "dnswl",
@@ -136,6 +137,7 @@ fn parse_check(name: &str, args: &[&str], names: &Names<'_>) -> Result<Check, St
         "spf" => auth(AuthMethod::Spf, args),
         "dkim" => auth(AuthMethod::Dkim, args),
         "dmarc" => auth(AuthMethod::Dmarc, args),
+        "arc" => auth(AuthMethod::Arc, args),
         "dmarc_policy" => {
             let word = one(name, args, "none, quarantine or reject")?;
             DmarcPolicy::parse(word)

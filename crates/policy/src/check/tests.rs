@@ -453,6 +453,7 @@ fn content_checks_are_unknown_until_scored() {
         "spf fail",
         "dkim fail",
         "dmarc fail",
+        "arc pass",
         "dmarc_policy reject",
         "not gtube",
     ] {
@@ -470,6 +471,7 @@ fn content_checks_compare_the_scanners_facts() {
     f.dkim = Some(AuthResult::Pass);
     f.dmarc = Some(AuthResult::Fail);
     f.dmarc_policy = Some(DmarcPolicy::Quarantine);
+    f.arc = Some(AuthResult::Pass);
     for (cond, want) in [
         ("spam_score >= 5", "yes"),
         ("spam_score > 5", "no"),
@@ -485,6 +487,8 @@ fn content_checks_compare_the_scanners_facts() {
         ("dmarc fail", "yes"),
         ("dmarc_policy reject", "no"),
         ("dmarc_policy quarantine", "yes"),
+        ("arc pass", "yes"),
+        ("arc fail none", "no"),
     ] {
         assert_eq!(outcome(Stage::Data, cond, &f), want, "{cond}");
     }
@@ -515,6 +519,7 @@ fn content_conditions_reject_bad_arguments() {
     let err = |s: &str| parse_condition(s, &names).unwrap_err();
     assert!(err("spf").contains("one or more results"));
     assert!(err("spf maybe").contains("unknown spf result `maybe`"));
+    assert!(err("arc sealed").contains("unknown arc result `sealed`"));
     assert!(err("dmarc_policy drop").contains("unknown DMARC policy"));
     assert!(err("dmarc_policy").contains("exactly one argument"));
     assert!(err("gtube yes").contains("takes no arguments"));

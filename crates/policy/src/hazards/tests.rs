@@ -349,6 +349,7 @@ fn rejecting_on_uncertain_signals_is_a_hazard() {
         "\"spam_score >= 8\"",
         "\"spf fail\"",
         "\"dkim fail permerror\"",
+        "\"arc fail\"",
         "\"dmarc fail\"",
         "[\"dmarc fail\", \"dmarc_policy quarantine\"]",
     ] {
@@ -382,4 +383,37 @@ fn rejecting_on_uncertain_signals_is_a_hazard() {
             .iter()
             .any(|(k, _)| *k == HazardKind::UncertainReject)
     );
+}
+
+#[test]
+fn rejecting_on_one_block_list_is_a_hazard() {
+    let lists = "[dnsbl.big]\nzone = \"big.example\"\nweight = 3\n\n\
+                 [dnsbl.small]\nzone = \"small.example\"\nweight = 2\n\n\
+                 [dnswl.good]\nzone = \"good.example\"\nweight = 5\n";
+    let rule = |cond: &str| {
+        format!(
+            "{lists}\n[[mail]]\nname = \"r\"\nif = {cond}\naction = \"reject 554 5.7.1 no\"\n{RELAY}"
+        )
+    };
+    let uncertain = |cond: &str| {
+        hazards_with(&rule(cond), &[], &Context::default())
+            .into_iter()
+            .filter(|h| h.kind == HazardKind::UncertainReject)
+            .map(|h| h.message)
+            .collect::<Vec<_>>()
+    };
+    let one = uncertain("\"dnsbl big\"");
+    assert!(
+        one.len() == 1 && one[0].contains("one block list"),
+        "{one:?}"
+    );
+    let alone = uncertain("\"dnsbl_score >= 3\"");
+    assert!(
+        alone.len() == 1 && alone[0].contains("`big` alone"),
+        "{alone:?}"
+    );
+    // Both lists must agree: no hazard. Allow lists never reject, and `not` is no reason.
+    assert!(uncertain("\"dnsbl_score >= 5\"").is_empty());
+    assert!(uncertain("\"dnsbl_score > 3\"").is_empty());
+    assert!(uncertain("[\"dnsbl_score >= 5\", \"not dnswl good\"]").is_empty());
 }

@@ -60,6 +60,7 @@ pub(super) struct RawCase {
     pub(super) spf: Option<String>,
     pub(super) dkim: Option<String>,
     pub(super) dmarc: Option<String>,
+    pub(super) arc: Option<String>,
     pub(super) dmarc_policy: Option<String>,
     pub(super) expect_score: Option<Vec<f64>>,
     pub(super) dnsbl: Option<BTreeMap<String, RawDnsblAnswer>>,
@@ -154,6 +155,7 @@ impl RawCase {
             spf,
             dkim,
             dmarc,
+            arc,
             dmarc_policy,
             expect_score,
             dnsbl
