@@ -15,6 +15,9 @@ pub struct MailboxBackend {
     pub events: EventLog,
     /// The spam classifier, trained when users move mail into or out of Junk.
     pub learner: Option<Arc<crate::content::ContentPipeline>>,
+    /// The default per-user quota (`accounts.quota_bytes`, 0: none), reported over IMAP
+    /// QUOTA; a user's own rule in the users file overrides it, as at RCPT.
+    pub quota_bytes: u64,
 }
 
 impl MailboxBackend {
@@ -80,6 +83,16 @@ impl calm_imap_server::Backend for MailboxBackend {
 
     fn mailbox_root(&self, user: &str) -> PathBuf {
         calm_maildir::mailbox_dir(&self.mail_base, user)
+    }
+
+    fn storage_limit(&self, user: &str) -> Option<u64> {
+        let directory = self.directory.current();
+        directory.users().storage_limit(user, self.quota_bytes)
+    }
+
+    /// The same count the RCPT-time quota check uses (`crate::backend`).
+    fn storage_used(&self, user: &str) -> u64 {
+        calm_maildir::mailbox_size(&calm_maildir::mailbox_dir(&self.mail_base, user))
     }
 
     fn event(&self, ev: &calm_imap_server::ImapEvent) {

@@ -150,6 +150,23 @@ pub enum CommandBody {
     },
     /// `ID (...)` or `ID NIL` (RFC 2971); the client's parameters are ignored.
     Id,
+    /// `GETQUOTA quota-root` (RFC 9208, RFC 2087).
+    GetQuota {
+        /// The quota root's name (not a mailbox name).
+        root: String,
+    },
+    /// `GETQUOTAROOT mailbox` (RFC 9208, RFC 2087).
+    GetQuotaRoot {
+        /// The mailbox name.
+        mailbox: String,
+    },
+    /// `SETQUOTA quota-root (resource limit ...)` (RFC 9208, RFC 2087).
+    SetQuota {
+        /// The quota root's name.
+        root: String,
+        /// (resource name in upper case, limit) pairs, in the order sent.
+        limits: Vec<(String, u64)>,
+    },
 }
 
 /// The RETURN options of an extended SEARCH (RFC 4731 §3.1, RFC 5182 SAVE). `RETURN ()`

@@ -7,6 +7,7 @@ use crate::date;
 use crate::mutf7;
 
 mod items;
+mod quota;
 
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -389,7 +390,7 @@ fn command_body(c: &mut Cursor<'_>) -> Res<CommandBody> {
     if let Some(body) = simple {
         return Ok(body);
     }
-    const WITH_ARGUMENTS: [&str; 21] = [
+    const WITH_ARGUMENTS: [&str; 24] = [
         "UID",
         "LOGIN",
         "AUTHENTICATE",
@@ -411,6 +412,9 @@ fn command_body(c: &mut Cursor<'_>) -> Res<CommandBody> {
         "SEARCH",
         "COPY",
         "MOVE",
+        "GETQUOTA",
+        "GETQUOTAROOT",
+        "SETQUOTA",
     ];
     if !WITH_ARGUMENTS.contains(&name.as_str()) {
         return Err(format!("unknown command {name}"));
@@ -462,6 +466,7 @@ fn command_body(c: &mut Cursor<'_>) -> Res<CommandBody> {
         "APPEND" => append(c),
         "ENABLE" => enable(c),
         "ID" => id(c),
+        "GETQUOTA" | "GETQUOTAROOT" | "SETQUOTA" => quota::command(c, &name),
         _ => items::message_command(c, &name, false),
     }
 }

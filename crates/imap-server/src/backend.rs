@@ -18,6 +18,15 @@ pub trait Backend: Send + Sync + 'static {
     /// The Maildir root of an authenticated user (`calm_maildir::mailbox_dir`).
     fn mailbox_root(&self, user: &str) -> PathBuf;
 
+    /// The user's storage limit in bytes, all mailboxes together; `None` when the user has
+    /// none. Cheap (no disk I/O): asked at login, to advertise QUOTA, and at each GETQUOTA
+    /// and GETQUOTAROOT (RFC 9208).
+    fn storage_limit(&self, user: &str) -> Option<u64>;
+
+    /// The octets the user's mail takes, counted the way the limit is enforced. Blocking
+    /// I/O: called on the session's blocking thread, only for a user with a limit.
+    fn storage_used(&self, user: &str) -> u64;
+
     /// Records an event (connection, login, end of session).
     fn event(&self, ev: &ImapEvent);
 }

@@ -15,7 +15,7 @@ use tokio::time::timeout;
 use crate::backend::Backend;
 use crate::event::ImapEvent;
 use crate::server::{Role, Shared};
-use crate::session::{Activity, Outcome, Session};
+use crate::session::{Activity, Outcome, Session, UserQuota};
 
 /// How a conversation on one stream ended.
 enum Exit {
@@ -138,6 +138,11 @@ impl<B: Backend> Connection<B> {
                 " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS \
                  SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY",
             );
+            // RFC 9208: offered to a user who has a limit to report.
+            let limit = self.session.as_ref().and_then(Session::storage_limit);
+            if limit.is_some() {
+                caps.push_str(" QUOTA QUOTA=RES-STORAGE");
+            }
             return caps;
         }
         if !self.tls {
@@ -579,7 +584,12 @@ impl<B: Backend> Connection<B> {
         let opened = tokio::task::spawn_blocking(move || calm_mailstore::Store::open(&root)).await;
         match opened {
             Ok(Ok(store)) => {
-                self.session = Some(Session::new(store));
+                let mut session = Session::new(store);
+                session.quota = Some(Box::new(UserQuota {
+                    backend,
+                    user: user.clone(),
+                }));
+                self.session = Some(session);
                 self.user = Some(user.clone());
                 self.event(ImapEvent::AuthSuccess {
                     user,

@@ -11,7 +11,10 @@ use calm_mailstore::{Changes, Error, Flags, Mailbox, Store, Uid};
 
 mod mailboxes;
 mod messages;
+mod quota;
 mod search;
+
+pub(crate) use quota::{Quota, UserQuota};
 
 /// What the connection must do after a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +66,8 @@ pub(crate) struct Session {
     pub sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
     /// Changes since the connection last looked, for the event log.
     pub activity: Vec<Activity>,
+    /// The user's quota, if the connection set one up (see [`UserQuota`]).
+    pub quota: Option<Box<dyn Quota>>,
     /// The directory modification times at the last IDLE poll.
     seen_stamp: Option<[SystemTime; 2]>,
 }
@@ -181,6 +186,7 @@ impl Session {
             saved: Vec::new(),
             sink: None,
             activity: Vec::new(),
+            quota: None,
             seen_stamp: None,
         }
     }
@@ -287,6 +293,9 @@ impl Session {
             | CommandBody::List(_)
             | CommandBody::Status { .. }
             | CommandBody::Append { .. } => self.mailbox_command(tag, body, out, tagged),
+            CommandBody::GetQuota { .. }
+            | CommandBody::GetQuotaRoot { .. }
+            | CommandBody::SetQuota { .. } => self.quota_command(tag, body, out, tagged),
             _ if self.selected.is_none() => {
                 line(tagged, &format!("{tag} BAD No mailbox selected"));
             }

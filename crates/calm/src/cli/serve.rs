@@ -138,6 +138,7 @@ async fn serve(config: Config, config_path: Option<std::path::PathBuf>) -> Resul
         mail_base: data.join("mail"),
         events: events.clone(),
         learner: content,
+        quota_bytes: config.accounts.quota_bytes,
     });
     // Index 0: passwords only under TLS; 1: plaintext allowed (loopback listeners, if the
     // configuration says so).

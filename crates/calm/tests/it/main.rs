@@ -13,5 +13,6 @@ mod metrics;
 mod outbound;
 mod policy;
 mod pop3;
+mod quota;
 mod reload;
 mod smtp;

@@ -245,6 +245,11 @@ proptest::proptest! {
     fn never_panics_on_commandish(s in "[a-z0-9]{1,3} (UID )?(FETCH|SEARCH|STORE|LIST|APPEND|STATUS) [ -~]{0,60}\r\n") {
         let _ = parse_command(s.as_bytes());
     }
+
+    #[test]
+    fn never_panics_on_quota_commands(s in "[a-z0-9]{1,3} (GETQUOTA|GETQUOTAROOT|SETQUOTA) [ -~]{0,60}\r\n") {
+        let _ = parse_command(s.as_bytes());
+    }
 }
 
 #[test]
@@ -319,4 +324,83 @@ fn utf8_names_when_enabled() {
     assert_eq!(mailbox, "A&B \u{fc}");
     // Without IMAP4rev2 the same name is malformed modified UTF-7.
     assert!(parse_command_with(b"a CREATE \"A&B\"\r\n", false).is_err());
+}
+
+#[test]
+fn quota_commands() {
+    assert_eq!(
+        ok("a GETQUOTAROOT inbox\r\n"),
+        CommandBody::GetQuotaRoot {
+            mailbox: "INBOX".into()
+        }
+    );
+    assert_eq!(
+        ok("a getquotaroot \"Entw&APw-rfe\"\r\n"),
+        CommandBody::GetQuotaRoot {
+            mailbox: "Entw\u{fc}rfe".into()
+        }
+    );
+    assert_eq!(
+        ok("a GETQUOTA \"\"\r\n"),
+        CommandBody::GetQuota { root: "".into() }
+    );
+    assert_eq!(
+        ok("a GETQUOTA {4+}\r\nuser\r\n"),
+        CommandBody::GetQuota {
+            root: "user".into()
+        }
+    );
+    assert_eq!(
+        ok("a SETQUOTA \"\" (storage 512 MESSAGE 9223372036854775807)\r\n"),
+        CommandBody::SetQuota {
+            root: "".into(),
+            limits: vec![
+                ("STORAGE".into(), 512),
+                ("MESSAGE".into(), 9_223_372_036_854_775_807)
+            ]
+        }
+    );
+    assert_eq!(
+        ok("a SETQUOTA x ()\r\n"),
+        CommandBody::SetQuota {
+            root: "x".into(),
+            limits: vec![]
+        }
+    );
+}
+
+#[test]
+fn malformed_quota_commands_are_refused() {
+    let many = format!("a SETQUOTA \"\" ({})\r\n", ["STORAGE 1"; 17].join(" "));
+    for input in [
+        &b"a GETQUOTA\r\n"[..],
+        b"a GETQUOTA \r\n",
+        b"a GETQUOTA \"\" extra\r\n",
+        b"a GETQUOTAROOT\r\n",
+        b"a GETQUOTAROOT a b\r\n",
+        b"a GETQUOTAROOT &Jjo\r\n",
+        b"a GETQUOTA \"unterminated\r\n",
+        b"a GETQUOTA {5}\r\nab\r\n",
+        b"a SETQUOTA \"\"\r\n",
+        b"a SETQUOTA \"\" STORAGE 5\r\n",
+        b"a SETQUOTA \"\" (STORAGE)\r\n",
+        b"a SETQUOTA \"\" (STORAGE -1)\r\n",
+        b"a SETQUOTA \"\" (STORAGE 1\r\n",
+        b"a SETQUOTA \"\" (STORAGE 1 )\r\n",
+        b"a SETQUOTA \"\" (STORAGE 99999999999999999999999)\r\n",
+        b"a SETQUOTA \"\" ((STORAGE 1))\r\n",
+        b"a SETQUOTA \"\" (STORAGE 1))\r\n",
+        b"a UID GETQUOTA \"\"\r\n",
+        many.as_bytes(),
+    ] {
+        let e = bad(input);
+        assert_eq!(
+            e.tag.as_deref(),
+            Some("a"),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+        assert!(!e.reason.is_empty());
+    }
+    assert!(bad(many.as_bytes()).reason.contains("too many"));
 }

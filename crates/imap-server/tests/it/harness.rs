@@ -16,7 +16,8 @@ pub const HOST: &str = "imap.example.test";
 /// How long a test waits for any single server line before failing.
 const READ_LIMIT: Duration = Duration::from_secs(10);
 
-/// Users `bob` (password `secret`) and `alice` (`wonderland`); records every event.
+/// Users `bob` (password `secret`, a 1 MiB quota) and `alice` (`wonderland`, no quota);
+/// records every event.
 pub struct TestBackend {
     pub root: PathBuf,
     pub events: Mutex<Vec<ImapEvent>>,
@@ -35,10 +36,22 @@ impl Backend for TestBackend {
         calm_maildir::mailbox_dir(&self.root, user)
     }
 
+    /// Bob has 1 MiB; alice has no limit.
+    fn storage_limit(&self, user: &str) -> Option<u64> {
+        (user == "bob@example.test").then_some(BOB_QUOTA)
+    }
+
+    fn storage_used(&self, user: &str) -> u64 {
+        calm_maildir::mailbox_size(&self.mailbox_root(user))
+    }
+
     fn event(&self, ev: &ImapEvent) {
         self.events.lock().unwrap().push(ev.clone());
     }
 }
+
+/// Bob's storage limit in octets.
+pub const BOB_QUOTA: u64 = 1 << 20;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())

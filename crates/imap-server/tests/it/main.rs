@@ -5,6 +5,7 @@ mod clients;
 mod harness;
 mod hostile;
 mod mbsync;
+mod quota;
 mod session;
 mod transcripts;
 mod transfer;

@@ -43,3 +43,8 @@ async fn select_fetch() {
 async fn errors() {
     run("errors.txt").await;
 }
+
+#[tokio::test]
+async fn quota() {
+    run("quota.txt").await;
+}

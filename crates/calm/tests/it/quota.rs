@@ -1,0 +1,131 @@
+//! Issue 5: per-user quotas from the users file (Dovecot's `userdb_quota_rule`) override the
+//! global `accounts.quota_bytes` at RCPT, and IMAP clients read usage and limit with QUOTA
+//! (Python imaplib's `getquotaroot`) through the real binary.
+
+use std::process::Command;
+
+use crate::harness::{Setup, Smtp, calm};
+
+/// Global limit 1500 octets; bob has his own 4 KiB, carol none at all, dave the global one.
+fn setup() -> Setup {
+    let setup = Setup::build("127.0.0.2/32", "", "[accounts]\nquota_bytes = 1500\n");
+    for user in ["carol@example.test", "dave@example.test"] {
+        let (ok, out, err) = calm(&[
+            "user",
+            "add",
+            user,
+            "--password",
+            "secret",
+            "--config",
+            &setup.config(),
+        ]);
+        assert!(ok, "{out} {err}");
+    }
+    let path = setup.data().join("users");
+    let users = std::fs::read_to_string(&path).unwrap();
+    let users: String = users
+        .lines()
+        .map(|line| match line.split(':').next() {
+            Some("bob@example.test") => format!("{line}::::::userdb_quota_rule=*:storage=4K\n"),
+            Some("carol@example.test") => format!("{line}::::::userdb_quota_rule=*:storage=0\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(&path, users).unwrap();
+    setup
+}
+
+fn imaplib_quota(port: u16, user: &str) -> String {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/imaplib_quota.py"
+    );
+    let out = Command::new("python3")
+        .args([script, "--port", &port.to_string(), "--user", user])
+        .args(["--password", "secret"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// What the RCPT-time check and QUOTA count: every file in new/ and cur/ of every folder.
+fn used_kib(setup: &Setup, user: &str) -> u64 {
+    let bytes: u64 = setup
+        .mailbox_files(user)
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    bytes.div_ceil(1024)
+}
+
+#[test]
+fn each_users_own_limit_applies_at_rcpt_and_is_reported_over_imap() {
+    let setup = setup();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let body = format!(
+        "Subject: q\r\n\r\n{}",
+        format!("{}\r\n", "q".repeat(78)).repeat(25)
+    );
+    let all = [
+        "bob@example.test",
+        "carol@example.test",
+        "dave@example.test",
+    ];
+    c.send_mail("a@example.org", &all, &body).unwrap();
+    for user in all {
+        setup.wait_for_mail(user, 1);
+    }
+    // Each now holds about 2.2 KB: over dave's global 1500, under bob's 4 KiB, and carol
+    // has no limit.
+    let refused = c
+        .send_mail("a@example.org", &["dave@example.test"], &body)
+        .unwrap_err();
+    assert!(refused.1.starts_with("452 4.2.2"), "{refused:?}");
+    c.send_mail("a@example.org", &all[..2], &body).unwrap();
+    setup.wait_for_mail("bob@example.test", 2);
+    setup.wait_for_mail("carol@example.test", 2);
+    let refused = c
+        .send_mail("a@example.org", &["bob@example.test"], &body)
+        .unwrap_err();
+    assert!(
+        refused.1.starts_with("452 4.2.2"),
+        "bob is full: {refused:?}"
+    );
+    c.send_mail("a@example.org", &["carol@example.test"], &body)
+        .unwrap();
+
+    let port = setup.port("imaps");
+    let bob = imaplib_quota(port, "bob@example.test");
+    let used = used_kib(&setup, "bob@example.test");
+    assert!(used > 4, "{used}");
+    assert!(bob.contains("capability QUOTA"), "{bob}");
+    assert!(bob.contains("quotaroot ['\"INBOX\" \"\"']"), "{bob}");
+    assert!(
+        bob.contains(&format!("quota ['\"\" (STORAGE {used} 4)']")),
+        "{bob}"
+    );
+    assert!(
+        bob.contains("setquota NO") && bob.contains("NOPERM"),
+        "{bob}"
+    );
+
+    let dave = imaplib_quota(port, "dave@example.test");
+    let used = used_kib(&setup, "dave@example.test");
+    assert!(
+        dave.contains(&format!("quota ['\"\" (STORAGE {used} 1)']")),
+        "{dave}"
+    );
+
+    let carol = imaplib_quota(port, "carol@example.test");
+    assert!(carol.contains("capability none"), "{carol}");
+    assert!(carol.contains("quotaroot ['\"INBOX\"']"), "{carol}");
+    assert!(carol.contains("quota []"), "{carol}");
+}
