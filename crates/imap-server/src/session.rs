@@ -342,11 +342,18 @@ impl Session {
         // RFC 5182 §2.1: the saved result does not survive a new selection.
         self.saved.clear();
         self.seen_stamp = None;
-        if self.selected.take().is_some() {
+        let previous = self.selected.take();
+        if previous.is_some() {
             // RFC 7162 §3.2.11 / RFC 9051 §7.1: the previous mailbox is closed.
             line(out, "* OK [CLOSED] Previous mailbox closed");
         }
-        let mailbox = match self.store.mailbox(name) {
+        let opened = match previous.filter(|p| same_mailbox(p.mailbox.name(), name)) {
+            // Selecting the same mailbox again: a sync gives the view a fresh open would,
+            // without reading the size and date of every message again.
+            Some(Selected { mut mailbox, .. }) => mailbox.sync().map(|_| mailbox),
+            None => self.store.mailbox(name),
+        };
+        let mailbox = match opened {
             Ok(mailbox) => mailbox,
             Err(e) => return store_error(tagged, tag, &e),
         };
@@ -383,6 +390,13 @@ impl Session {
         line(tagged, &format!("{tag} OK [{mode}] {what} completed"));
         self.selected = Some(Selected { mailbox, read_only });
     }
+}
+
+/// True if `requested` surely names the mailbox whose (normalised) name is `current`; other
+/// spellings of the same name only cost a fresh open.
+pub(crate) fn same_mailbox(current: &str, requested: &str) -> bool {
+    current == requested
+        || (current == calm_mailstore::INBOX && requested.eq_ignore_ascii_case(current))
 }
 
 /// The UIDs of messages flagged \Deleted, optionally limited to a UID set.

@@ -164,7 +164,7 @@ impl Mailbox {
     pub fn expunge(&self, uids: &[Uid]) -> Result<Vec<Uid>, Error> {
         let _held = self.lock()?;
         let cur = self.cur();
-        let mut removed = Vec::new();
+        let mut removed: Vec<Message> = Vec::new();
         for msg in uids.iter().filter_map(|&uid| self.get(uid)) {
             let gone = match fs::remove_file(cur.join(&msg.file)) {
                 Ok(()) => true,
@@ -177,13 +177,14 @@ impl Mailbox {
                 Err(e) => return Err(Error::io(&cur.join(&msg.file), e)),
             };
             if gone {
-                removed.push(msg.uid);
+                removed.push(msg.clone());
             }
         }
         fsync_dir(&cur)?;
-        // Drop the records now, so a file later restored under the same name is a new message.
-        scan::sync_locked(&self.dir, &self.hint)?;
-        Ok(removed)
+        removed.sort_unstable_by_key(|m| m.uid);
+        removed.dedup_by_key(|m| m.uid);
+        unindex(&self.dir, &self.hint, &removed)?;
+        Ok(removed.iter().map(|m| m.uid).collect())
     }
 
     /// Stores a new message (IMAP APPEND) with these flags and internal date (file mtime;
@@ -362,18 +363,45 @@ fn index_new_files(dir: &Path, hint: &Path, files: Vec<String>) -> Result<Vec<Ui
         Loaded::Valid(list) if list.next_uid.checked_add(files.len() as u32).is_some() => list,
         _ => return uids_after_full_sync(dir, hint, &files),
     };
-    let mut uids = Vec::with_capacity(files.len());
-    for file in files {
-        uids.push(list.next_uid);
-        list.records.push(Record {
-            uid: list.next_uid,
+    let first = list.next_uid;
+    let records: Vec<Record> = (first..)
+        .zip(files)
+        .map(|(uid, file)| Record {
+            uid,
             ext: Vec::new(), // the name carries `,W=`
             file,
-        });
-        list.next_uid += 1;
+        })
+        .collect();
+    let uids = records.iter().map(|r| r.uid).collect();
+    // Appending a few lines beats rewriting an index of thousands; a torn file is rewritten.
+    if !uidlist::append(dir, &records)? {
+        list.next_uid = first + records.len() as u32;
+        list.records.extend(records);
+        uidlist::store(dir, &list)?;
     }
-    uidlist::store(dir, &list)?;
     Ok(uids)
+}
+
+/// Drops the index records of expunged messages (the caller holds the lock), so a file
+/// later restored under the same name is a new message. A missing or corrupt index is
+/// rebuilt by a full sync instead.
+fn unindex(dir: &Path, hint: &Path, removed: &[Message]) -> Result<(), Error> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    let Loaded::Valid(mut list) = uidlist::load(dir)? else {
+        return scan::sync_locked(dir, hint).map(drop);
+    };
+    let before = list.records.len();
+    list.records.retain(|r| {
+        let gone = removed.binary_search_by_key(&r.uid, |m| m.uid).ok();
+        gone.and_then(|i| removed.get(i))
+            .is_none_or(|m| m.base() != r.base())
+    });
+    if list.records.len() != before {
+        uidlist::store(dir, &list)?;
+    }
+    Ok(())
 }
 
 fn uids_after_full_sync(dir: &Path, hint: &Path, files: &[String]) -> Result<Vec<Uid>, Error> {

@@ -80,15 +80,27 @@ pub(crate) fn next_uid_validity(hint: &Path, salvaged: Option<u32>) -> Result<u3
 /// backup) would share a UID; the later one gets a fresh base instead, so nothing is lost.
 fn scan(dir: &Path) -> Result<HashMap<String, String>, Error> {
     let cur = dir.join("cur");
-    let mut map = HashMap::new();
-    for name in message_names(&cur)? {
+    let mut map: HashMap<String, String> = HashMap::new();
+    let mut later = Vec::new();
+    for name in unsorted_names(&cur)? {
         let base = filename::split(&name).0.to_owned();
-        if let Entry::Vacant(slot) = map.entry(base) {
-            slot.insert(name);
-        } else {
-            let renamed = rename_fresh(&cur.join(&name), &cur, &name)?;
-            insert(&mut map, renamed);
+        match map.entry(base) {
+            Entry::Vacant(slot) => {
+                slot.insert(name);
+            }
+            // Of two files with one base, the earlier in arrival order keeps it.
+            Entry::Occupied(mut slot) => {
+                if order_key(&name) < order_key(slot.get()) {
+                    later.push(slot.insert(name));
+                } else {
+                    later.push(name);
+                }
+            }
         }
+    }
+    for name in later {
+        let renamed = rename_fresh(&cur.join(&name), &cur, &name)?;
+        insert(&mut map, renamed);
     }
     let new = dir.join("new");
     for name in message_names(&new)? {
@@ -118,6 +130,13 @@ fn insert(map: &mut HashMap<String, String>, file: Option<String>) {
 
 /// The message file names in a directory, sorted (oldest delivery first for time-named files).
 pub(crate) fn message_names(dir: &Path) -> Result<Vec<String>, Error> {
+    let mut names = unsorted_names(dir)?;
+    names.sort_unstable_by(|a, b| order_key(a).cmp(&order_key(b)));
+    Ok(names)
+}
+
+/// The message file names in a directory, in directory order.
+fn unsorted_names(dir: &Path) -> Result<Vec<String>, Error> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -137,7 +156,6 @@ pub(crate) fn message_names(dir: &Path) -> Result<Vec<String>, Error> {
             names.push(name);
         }
     }
-    names.sort_unstable_by(|a, b| order_key(a).cmp(&order_key(b)));
     Ok(names)
 }
 
@@ -253,7 +271,7 @@ fn renumber(list: &mut UidList, validity_hint: &Path) -> Result<(), Error> {
 
 /// The current file name in `cur/` of the message with this base, by scanning the directory.
 pub(crate) fn find_current(dir: &Path, base: &str) -> Result<Option<String>, Error> {
-    Ok(message_names(&dir.join("cur"))?
+    Ok(unsorted_names(&dir.join("cur"))?
         .into_iter()
         .find(|name| filename::split(name).0 == base))
 }

@@ -12,13 +12,16 @@
 //! file name, whose part before `:` identifies the message. Version 1 (Courier's
 //! `courierimapuiddb` shape, `1 <validity> <next>` and `<uid> <name>`) is read too.
 //!
-//! The file is only ever replaced whole (temp file, fsync, rename, fsync the directory), under
-//! the mailbox lock, so readers see the old or the new version and a crash loses neither.
+//! Under the mailbox lock the file is either replaced whole (temp file, fsync, rename, fsync
+//! the directory), so readers see the old or the new version and a crash loses neither, or,
+//! for new messages, extended by appending records and fsyncing, as Dovecot does: the header's
+//! `N` may then lag behind, and a record at or above it raises the next UID past itself
+//! (Dovecot's reader does the same). An append never follows a line without its newline.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::error::{Error, IoContext};
@@ -104,12 +107,17 @@ pub(crate) fn parse(text: &str) -> Loaded {
         let Some(rec) = parse_record(version, line) else {
             return corrupt;
         };
-        // UIDs ascend strictly and stay below the next UID; a base appears once.
-        if rec.uid <= last || rec.uid >= list.next_uid || !bases.insert(rec.base().to_owned()) {
+        // UIDs ascend strictly; a base appears once.
+        if rec.uid <= last || !bases.insert(rec.base().to_owned()) {
             return corrupt;
         }
         last = rec.uid;
         list.records.push(rec);
+    }
+    // Appended records are not counted in the header's next UID.
+    match last.checked_add(1) {
+        Some(next) => list.next_uid = list.next_uid.max(next),
+        None => return corrupt,
     }
     Loaded::Valid(list)
 }
@@ -175,16 +183,50 @@ pub(crate) fn serialize(list: &UidList) -> String {
     }
     out.push('\n');
     for rec in &list.records {
-        out.push_str(&rec.uid.to_string());
-        for e in &rec.ext {
-            out.push(' ');
-            out.push_str(e);
-        }
-        out.push_str(" :");
-        out.push_str(&rec.file);
-        out.push('\n');
+        push_record(&mut out, rec);
     }
     out
+}
+
+fn push_record(out: &mut String, rec: &Record) {
+    out.push_str(&rec.uid.to_string());
+    for e in &rec.ext {
+        out.push(' ');
+        out.push_str(e);
+    }
+    out.push_str(" :");
+    out.push_str(&rec.file);
+    out.push('\n');
+}
+
+/// Appends records (with UIDs above every UID in the file) to the index and fsyncs it. The
+/// caller holds the mailbox lock. False, with nothing written, if the file is missing, empty
+/// or does not end with a newline (a torn write): the caller replaces it whole instead.
+pub(crate) fn append(dir: &Path, records: &[Record]) -> Result<bool, Error> {
+    let path = dir.join(FILE);
+    let mut file = match OpenOptions::new().read(true).append(true).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let len = file.metadata().at(&path)?.len();
+    let mut last = [0u8; 1];
+    if len == 0 || file.read_exact_at(&mut last, len - 1).is_err() || last != *b"\n" {
+        return Ok(false);
+    }
+    let mut text = String::new();
+    for rec in records {
+        push_record(&mut text, rec);
+    }
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_data());
+    if let Err(e) = written {
+        // Cut off a partial write, so the next reader sees the file as it was.
+        let _ = file.set_len(len);
+        return Err(Error::io(&path, e));
+    }
+    Ok(true)
 }
 
 /// Replaces the index atomically and durably. The caller holds the mailbox lock.

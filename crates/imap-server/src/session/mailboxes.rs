@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use calm_imap_proto::{CommandBody, ListCommand, StatusItem, encode};
-use calm_mailstore::{Flags, HIERARCHY_SEPARATOR, INBOX, SpecialUse};
+use calm_mailstore::{Flags, HIERARCHY_SEPARATOR, INBOX, Mailbox, SpecialUse};
 
 use super::{Activity, Session, line, store_error, to_flags};
 
@@ -174,14 +174,25 @@ impl Session {
         message: &[u8],
         tagged: &mut Vec<u8>,
     ) {
-        let mailbox = match self.store.mailbox(name) {
-            Ok(mailbox) => mailbox,
-            // RFC 3501 §6.3.11: TRYCREATE tells the client CREATE may help.
-            Err(calm_mailstore::Error::NoSuchMailbox(_)) => {
-                return line(tagged, &format!("{tag} NO [TRYCREATE] No such mailbox"));
-            }
-            Err(e) => return store_error(tagged, tag, &e),
-        };
+        // Appending needs no view: the selected mailbox saves opening (and listing) it again.
+        let selected = self.selected.as_ref().map(|s| &s.mailbox);
+        let opened;
+        let still_there = |m: &&Mailbox| m.path().join("cur").is_dir();
+        let mailbox =
+            match selected.filter(|m| super::same_mailbox(m.name(), name) && still_there(m)) {
+                Some(mailbox) => mailbox,
+                None => match self.store.mailbox(name) {
+                    Ok(mailbox) => {
+                        opened = mailbox;
+                        &opened
+                    }
+                    // RFC 3501 §6.3.11: TRYCREATE tells the client CREATE may help.
+                    Err(calm_mailstore::Error::NoSuchMailbox(_)) => {
+                        return line(tagged, &format!("{tag} NO [TRYCREATE] No such mailbox"));
+                    }
+                    Err(e) => return store_error(tagged, tag, &e),
+                },
+            };
         if message.is_empty() {
             return line(tagged, &format!("{tag} NO Empty message"));
         }

@@ -140,6 +140,35 @@ fn append_is_indexed_with_flags_and_internal_date() {
 }
 
 #[test]
+fn append_extends_the_index_and_expunge_drops_records_for_good() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    let mut inbox = f.inbox();
+    let index = f.store.root().join(uidlist::FILE);
+    let header = fs::read_to_string(&index).unwrap();
+    let header = header.lines().next().unwrap().to_owned();
+    assert_eq!(inbox.append(b"a", Flags::EMPTY, None).unwrap(), 2);
+    assert_eq!(inbox.append(b"b", Flags::EMPTY, None).unwrap(), 3);
+    let text = fs::read_to_string(&index).unwrap();
+    assert!(
+        text.starts_with(&format!("{header}\n")),
+        "appended, not rewritten: {text}"
+    );
+    assert_eq!(text.lines().count(), 4, "{text}");
+    inbox.sync().unwrap();
+    let kept = inbox.get(1).unwrap().file_name().to_owned();
+    let cur = f.store.root().join("cur");
+    fs::copy(cur.join(&kept), f.store.root().join("saved")).unwrap();
+    assert_eq!(inbox.expunge(&[3, 1, 1]).unwrap(), [1, 3]);
+    assert_eq!(inbox.sync().unwrap().expunged.len(), 2);
+    // A file restored under its old name is a new message: its record went with it.
+    fs::rename(f.store.root().join("saved"), cur.join(&kept)).unwrap();
+    assert_eq!(inbox.sync().unwrap().new, [4]);
+    assert_eq!(uids(&inbox), [2, 4]);
+    assert_eq!(inbox.append(b"c", Flags::EMPTY, None).unwrap(), 5);
+}
+
+#[test]
 fn append_rebuilds_a_missing_index() {
     let f = fixture();
     f.deliver("1.m.h", b"x");

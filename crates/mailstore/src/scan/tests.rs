@@ -113,7 +113,7 @@ fn corrupt_index_is_rebuilt_never_fatal() {
     for garbage in [
         &b"\xff\xfe\x00garbage"[..],
         b"",
-        b"3 V1 N2\n5 :1.a.h\n",
+        b"3 V1 N2\n5 :1.a.h\n4 :2.b.h\n",
         b"3 V9 N3\n1 :x\n1 :y\n",
     ] {
         fs::write(d.path.join(uidlist::FILE), garbage).unwrap();

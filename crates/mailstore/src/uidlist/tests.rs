@@ -58,7 +58,6 @@ fn corruption_is_detected_and_salvages_uidvalidity() {
         ("3 V7 N5\n2 :a\n1 :b\n", Some(7)), // UIDs not ascending
         ("3 V7 N5\n1 :a\n1 :b\n", Some(7)), // duplicate UID
         ("3 V7 N5\n1 :a:2,S\n2 :a\n", Some(7)), // duplicate base
-        ("3 V7 N5\n5 :a\n", Some(7)),       // UID not below next UID
         ("3 V7 N5\n0 :a\n", Some(7)),
         ("3 V7 N5\n1 a\n", Some(7)), // v3 record without ':'
         ("3 V7 N5\n1 :\n", Some(7)),
@@ -69,6 +68,49 @@ fn corruption_is_detected_and_salvages_uidvalidity() {
     for (text, uid_validity) in cases {
         assert_eq!(parse(text), Loaded::Corrupt { uid_validity }, "{text:?}");
     }
+}
+
+#[test]
+fn records_at_or_above_the_header_next_uid_raise_it() {
+    // Dovecot appends records without rewriting the header.
+    let list = valid("3 V7 N5\n4 :a\n5 :b\n9 :c\n");
+    assert_eq!(list.next_uid, 10);
+    assert_eq!(list.records.len(), 3);
+    assert_eq!(
+        parse("3 V7 N5\n4294967295 :a\n"),
+        Loaded::Corrupt {
+            uid_validity: Some(7)
+        }
+    );
+}
+
+#[test]
+fn append_extends_a_complete_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |uid: u32, file: &str| Record {
+        uid,
+        ext: Vec::new(),
+        file: file.to_owned(),
+    };
+    assert!(!append(dir.path(), &[rec(1, "a")]).unwrap(), "missing file");
+    let mut list = valid("3 V7 N2 Gabc\n1 W10 :a:2,S\n");
+    store(dir.path(), &list).unwrap();
+    assert!(append(dir.path(), &[rec(2, "b"), rec(3, "c:2,")]).unwrap());
+    list.records.extend([rec(2, "b"), rec(3, "c:2,")]);
+    list.next_uid = 4;
+    assert_eq!(load(dir.path()).unwrap(), Loaded::Valid(list));
+    let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
+    assert!(
+        text.starts_with("3 V7 N2 Gabc\n"),
+        "header left alone: {text}"
+    );
+    // A torn last line is never extended.
+    fs::write(dir.path().join(FILE), "3 V7 N2\n1 :a\n2 :b").unwrap();
+    assert!(!append(dir.path(), &[rec(3, "c")]).unwrap());
+    assert_eq!(
+        fs::read_to_string(dir.path().join(FILE)).unwrap(),
+        "3 V7 N2\n1 :a\n2 :b"
+    );
 }
 
 #[test]
