@@ -20,6 +20,7 @@ use crate::accounts::LiveDirectory;
 use crate::content::ContentPipeline;
 use crate::gate::Gate;
 use crate::outbound::{Cutover, RouteTable};
+use crate::reports::{ReportRcpt, SpamReports};
 
 /// The backend of every listener.
 pub struct CalmBackend {
@@ -36,6 +37,7 @@ pub struct CalmBackend {
     /// RCPT-time check.
     quota_bytes: u64,
     mail_base: std::path::PathBuf,
+    reports: SpamReports,
 }
 
 impl CalmBackend {
@@ -48,7 +50,9 @@ impl CalmBackend {
         spool: Spool,
         events: EventLog,
     ) -> CalmBackend {
+        let reports = SpamReports::new(config, data.content.clone(), events.clone());
         CalmBackend {
+            reports,
             directory,
             gate,
             routes,
@@ -224,6 +228,12 @@ impl Backend for CalmBackend {
             // Forwarded whole to the old host, which knows its users.
             Cutover::Forward => Resolution::Deliver(Vec::new()),
             Cutover::Normal if rcpt.is_ip_literal() => Resolution::NotLocal,
+            Cutover::Normal if local => match self.reports.check_rcpt(s, &key) {
+                ReportRcpt::No => directory.resolve(&key),
+                // Consumed at DATA: no mailbox, no quota.
+                ReportRcpt::Accept => Resolution::Deliver(Vec::new()),
+                ReportRcpt::Refuse(reply) => return RcptVerdict::Reject(reply),
+            },
             Cutover::Normal => directory.resolve(&key),
         };
         if let Some(reply) = self.over_quota(&directory, &resolution, rcpt) {
@@ -250,6 +260,10 @@ impl Backend for CalmBackend {
         s: &SessionInfo,
         msg: &mut IncomingMessage,
     ) -> Result<DataOutcome, Reply> {
+        let keys: Vec<String> = msg.rcpt_to.iter().map(directory_key).collect();
+        if self.reports.take(s, msg, &keys).await {
+            return Ok(DataOutcome::Kept);
+        }
         let sender = msg
             .mail_from
             .address()
@@ -302,7 +316,12 @@ impl Backend for CalmBackend {
             .address()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let rcpts = msg.rcpt_to.iter().map(directory_key).collect();
+        let rcpts = msg
+            .rcpt_to
+            .iter()
+            .map(directory_key)
+            .filter(|k| !self.reports.is_report_address(k))
+            .collect();
         let envelope = Envelope::new(msg.id.as_str().to_string(), from, rcpts);
         self.spool
             .enqueue(envelope, msg.data)

@@ -183,33 +183,70 @@ impl ContentPipeline {
     }
 }
 
-/// The rule most to blame for a message's spam score, from the headers calm added when it
-/// accepted it: the content rule with the most points in `X-Spam-Report`, else "none".
+/// The rule most to blame for a message's spam verdict, from the headers calm added when it
+/// accepted it: the content rule with the most points in `X-Spam-Report`; when no content
+/// rule scored, the policy tag with the most points in `X-Calm-Policy` (a DNS block list, an
+/// SPF failure, ...); else "none".
 pub fn root_cause(message: &[u8]) -> String {
     let text = String::from_utf8_lossy(&message[..message.len().min(64 * 1024)]);
     let header = text.split("\r\n\r\n").next().unwrap_or("");
-    let mut best: Option<(f64, String)> = None;
-    let mut in_report = false;
+    let fields = unfolded_fields(header);
+    let field = |name: &'static str| {
+        fields
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let content = field("X-Spam-Report").flat_map(report_rules);
+    let policy = field("X-Calm-Policy").flat_map(policy_tags);
+    most_points(content)
+        .or_else(|| most_points(policy))
+        .unwrap_or_else(|| "none".to_string())
+}
+
+/// Header fields as (name, value) with folded lines kept apart by `\n`.
+fn unfolded_fields(header: &str) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
     for line in header.split("\r\n") {
-        if line.starts_with("X-Spam-Report:") {
-            in_report = true;
-            continue;
-        }
-        if !in_report || !line.starts_with(['\t', ' ']) {
-            in_report = false;
-            continue;
-        }
-        // "\t*   2.5 NAME description"
-        let mut words = line.trim_start_matches(['\t', ' ', '*']).split_whitespace();
-        let points = words.next().and_then(|p| p.parse::<f64>().ok());
-        let (Some(points), Some(name)) = (points, words.next()) else {
-            continue;
-        };
-        if best.as_ref().is_none_or(|(p, _)| points > *p) {
-            best = Some((points, name.to_string()));
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push('\n');
+                value.push_str(line);
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            fields.push((name.to_string(), value.to_string()));
         }
     }
-    best.map_or_else(|| "none".to_string(), |(_, name)| name)
+    fields
+}
+
+/// `X-Spam-Report` lines: `\t*   2.5 NAME description`.
+fn report_rules(value: &str) -> impl Iterator<Item = (f64, String)> + '_ {
+    value.split('\n').filter_map(|line| {
+        let mut words = line.trim_start_matches(['\t', ' ', '*']).split_whitespace();
+        let points = words.next()?.parse::<f64>().ok()?;
+        Some((points, words.next()?.to_string()))
+    })
+}
+
+/// `X-Calm-Policy` entries: `score=4.0; mail=dnsbl-listed(tag +3.0); rcpt=ok(accept)`.
+fn policy_tags(value: &str) -> impl Iterator<Item = (f64, String)> + '_ {
+    value.split(';').filter_map(|entry| {
+        let (_, verdict) = entry.trim().split_once('=')?;
+        let (rule, rest) = verdict.split_once("(tag ")?;
+        let points = rest.trim_end_matches(')').parse::<f64>().ok()?;
+        Some((points, rule.to_string()))
+    })
+}
+
+fn most_points(candidates: impl Iterator<Item = (f64, String)>) -> Option<String> {
+    candidates
+        .filter(|(points, _)| *points > 0.0)
+        .fold(None, |best: Option<(f64, String)>, (p, n)| match best {
+            Some((bp, _)) if bp >= p => best,
+            _ => Some((p, n)),
+        })
+        .map(|(_, name)| name)
 }
 
 #[cfg(test)]
@@ -221,5 +258,13 @@ mod tests {
         let m = b"Received: x\r\nX-Spam-Report: score=4.0\r\n\t*   1.0 A first\r\n\t*   3.0 B second\r\nSubject: s\r\n\r\nbody";
         assert_eq!(root_cause(m), "B");
         assert_eq!(root_cause(b"Subject: s\r\n\r\nbody"), "none");
+    }
+
+    #[test]
+    fn without_content_points_the_biggest_policy_tag_is_to_blame() {
+        let m = b"X-Spam-Report: score=0.0\r\nX-Calm-Policy: score=4.0; helo=odd-helo(tag +1.0);\r\n mail=dnsbl-listed(tag +3.0); rcpt=ok(accept)\r\n\r\nbody";
+        assert_eq!(root_cause(m), "dnsbl-listed");
+        let both = b"X-Spam-Report: score=1.0\r\n\t*   1.0 A first\r\nX-Calm-Policy: score=3.0; mail=dnsbl-listed(tag +3.0)\r\n\r\nb";
+        assert_eq!(root_cause(both), "A", "content rules come first");
     }
 }

@@ -11,6 +11,7 @@ mod content;
 mod control;
 mod gate;
 mod outbound;
+mod reports;
 mod retrieval;
 mod router;
 mod tls;

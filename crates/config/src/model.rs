@@ -514,6 +514,19 @@ pub struct ContentFilter {
     pub authenticate: bool,
     /// The score at which `X-Spam-Status` says "Yes" (the policy decides what happens).
     pub tag_threshold: f64,
+    /// An address (in a local domain) where users report a false positive: mail that was
+    /// marked or quarantined as spam but is not. An authenticated user forwards the message to
+    /// it, as an attachment or with its full headers; calm trains the classifier with it as
+    /// ham and records a `false_positive` event naming the rule most to blame. The report is
+    /// consumed, not delivered; anyone else is refused at RCPT. Unset: no such address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"not-spam@example.org")]
+    pub not_spam_address: Option<String>,
+    /// The same for missed spam: a message forwarded here trains the classifier as spam and
+    /// is recorded as a `false_negative` event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"spam@example.org")]
+    pub spam_address: Option<String>,
 }
 
 impl Default for ContentFilter {
@@ -526,6 +539,8 @@ impl Default for ContentFilter {
             clamd_timeout_secs: 30,
             authenticate: true,
             tag_threshold: 5.0,
+            not_spam_address: None,
+            spam_address: None,
         }
     }
 }

@@ -16,6 +16,8 @@
 //! - `Authenticator` (feature `auth`, on by default): SPF, DKIM and DMARC with `mail-auth`
 //!   through a configurable resolver, giving the policy's `spf`/`dkim`/`dmarc` facts and an
 //!   `Authentication-Results` header (RFC 8601);
+//! - [`forwarded_original`]: the message inside a user's spam report (attached, pasted
+//!   inline with full headers, or redirected);
 //! - `testing::TestClamd` (feature `test-clamd`): a real clamd with an EICAR signature for tests.
 //!
 //! What it deliberately does not do: it decides nothing. Thresholds, tagging, quarantine and
@@ -45,6 +47,7 @@
 mod auth;
 mod bayes;
 mod clamd;
+mod forwarded;
 mod gtube;
 mod message;
 mod rules;
@@ -56,6 +59,7 @@ pub mod testing;
 pub use auth::{AuthError, AuthFacts, AuthSettings, Authenticator, Session};
 pub use bayes::{Bayes, BayesError, Label, tokens, write_atomic};
 pub use clamd::{Endpoint, ScanResult, Scanner, parse_reply};
+pub use forwarded::forwarded_original;
 pub use gtube::{contains_gtube, gtube_string, is_gtube};
 pub use message::{Content, MAX_BODY_TEXT, MAX_URLS, find_urls};
 pub use rules::{BayesBand, MAX_RULES_BYTES, Problem, Rule, Rules, RulesError, Target};

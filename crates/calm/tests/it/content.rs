@@ -327,3 +327,90 @@ fn a_policy_may_quarantine_malware_instead_of_rejecting() {
     );
     assert!(setup.mailbox_files("bob@example.test").is_empty());
 }
+
+fn report(setup: &Setup, to: &str, file: &std::path::Path, inline: bool) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/spam_report.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args([script, "--port", &setup.submissions().to_string()])
+        .args([
+            "--user",
+            "bob@example.test",
+            "--password",
+            "secret",
+            "--to",
+            to,
+        ])
+        .arg("--file")
+        .arg(file);
+    if inline {
+        cmd.arg("--inline");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn forwarding_to_the_report_addresses_trains_and_records_the_cause() {
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        "[content]\nnot_spam_address = \"not-spam@example.test\"\n\
+         spam_address = \"spam@example.test\"\n",
+    );
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let body = "Subject: WIN A PRIZE NOW\r\n\r\nClick here to claim your free prize!!! http://prize.example/\r\n";
+    c.send_mail("a@example.org", &["bob@example.test"], body)
+        .unwrap();
+    // Strangers may not teach the classifier.
+    c.cmd("MAIL FROM:<a@example.org>");
+    let refused = c.cmd("RCPT TO:<not-spam@example.test>");
+    assert!(refused.1.starts_with("550 5.7.1"), "{refused:?}");
+    c.cmd("RSET");
+    let delivered = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&delivered[0]).unwrap();
+    // The rule with the most points in calm's X-Spam-Report: "\t*   2.5 NAME description".
+    let cause = text
+        .lines()
+        .skip_while(|l| !l.starts_with("X-Spam-Report:"))
+        .skip(1)
+        .take_while(|l| l.starts_with(['\t', ' ']))
+        .filter_map(|l| {
+            let mut w = l.trim_start_matches(['\t', ' ', '*']).split_whitespace();
+            Some((w.next()?.parse::<f64>().ok()?, w.next()?.to_string()))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+        .expect("the message carries calm's spam report with a rule that fired");
+
+    report(&setup, "not-spam@example.test", &delivered[0], false);
+    let fp = setup.wait_for_event("false_positive");
+    let fp = fp.iter().find(|e| e["event"] == "false_positive").unwrap();
+    assert_eq!(
+        (&fp["user"], &fp["source"], &fp["root_cause"]),
+        (
+            &serde_json::json!("bob@example.test"),
+            &serde_json::json!("forward"),
+            &serde_json::json!(cause)
+        ),
+        "{fp}"
+    );
+    assert!(fp["training_error"].is_null(), "{fp}");
+    assert!(setup.data().join("bayes.tokens").exists());
+
+    report(&setup, "spam@example.test", &delivered[0], true);
+    let fne = setup.wait_for_event("false_negative");
+    assert!(
+        fne.iter()
+            .any(|e| e["event"] == "false_negative" && e["source"] == "forward")
+    );
+    // Reports are consumed: still one message, in bob's mailbox only.
+    assert_eq!(setup.mailbox_files("bob@example.test").len(), 1);
+    assert!(setup.mailbox_files("not-spam@example.test").is_empty());
+}

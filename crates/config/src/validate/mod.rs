@@ -78,6 +78,7 @@ impl Config {
         checker.listeners();
         checker.server();
         checker.catch_all();
+        checker.report_addresses();
         checker.open_relay();
         checker.tls();
         checker.account_files();

@@ -103,6 +103,39 @@ impl Checker<'_> {
             }
         }
     }
+
+    /// The spam report addresses must be addresses in a local domain: calm takes them at RCPT.
+    pub(super) fn report_addresses(&mut self) {
+        let content = &self.config.content;
+        let addresses = [
+            ("not_spam_address", &content.not_spam_address),
+            ("spam_address", &content.spam_address),
+        ];
+        for (key, address) in addresses {
+            let Some(address) = address else { continue };
+            let path = ["content", key];
+            if let Some(problem) = address_problem(address) {
+                self.error(&path, format!("{key} {address:?} {problem}"));
+                continue;
+            }
+            let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+            let local = self.config.server.local_domains.iter();
+            if !local.clone().any(|d| d.eq_ignore_ascii_case(domain)) {
+                self.error(
+                    &path,
+                    format!(
+                        "{key} {address:?} is not in server.local_domains: no report could reach it"
+                    ),
+                );
+            }
+        }
+        if content.not_spam_address.is_some() && content.not_spam_address == content.spam_address {
+            self.error(
+                &["content", "spam_address"],
+                "spam_address and not_spam_address are the same address".to_owned(),
+            );
+        }
+    }
 }
 
 /// A network that contains every IPv4 or every IPv6 address. `::ffff:0:0/96` counts: on a

@@ -354,3 +354,21 @@ fn a_key_left_at_its_default_points_at_its_table() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].line, Some(1));
 }
+
+#[test]
+fn spam_report_addresses_must_be_local_and_distinct() {
+    let d = only("[content]\nnot_spam_address = \"ham@other.test\"\n");
+    assert_finding(&d, Severity::Error, 2, "not in server.local_domains");
+    let d = only("[content]\nspam_address = \"spam\"\n");
+    assert_finding(&d, Severity::Error, 2, "is not an address");
+    let d = only(
+        "[content]\nspam_address = \"x@example.test\"\nnot_spam_address = \"x@example.test\"\n",
+    );
+    assert_finding(&d, Severity::Error, 2, "the same address");
+    assert_eq!(
+        check(
+            "[content]\nspam_address = \"spam@Example.Test\"\nnot_spam_address = \"ham@example.test\"\n"
+        ),
+        []
+    );
+}
