@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext};
-use crate::lock::MaildropLock;
+use crate::lock::{self, MaildropLock};
 use crate::mailbox::Mailbox;
 use crate::mutf7;
 
@@ -217,11 +217,15 @@ impl Store {
         fs::remove_dir_all(&trash).at(&trash)
     }
 
-    /// Renames a mailbox and all its children (RFC 3501 §6.3.5).
+    /// Renames a mailbox and all its children (RFC 3501 §6.3.5); subscriptions to them
+    /// follow. Renaming INBOX moves its messages instead (see [`Store::rename_inbox`]).
     pub fn rename(&self, from: &str, to: &str) -> Result<(), Error> {
         let (from_n, to_n) = (names::normalize(from)?, names::normalize(to)?);
-        if from_n == INBOX || to_n == INBOX {
+        if to_n == INBOX {
             return Err(Error::Inbox);
+        }
+        if from_n == INBOX {
+            return self.rename_inbox(&to_n);
         }
         if !self.exists(&from_n)? {
             return Err(Error::NoSuchMailbox(from.to_owned()));
@@ -245,6 +249,40 @@ impl Store {
         }
         for (src, dst) in dirs {
             fs::rename(&src, &dst).at(&src)?;
+        }
+        self.rename_subscriptions(&from_n, &to_n)
+    }
+
+    /// RFC 3501 §6.3.5 (RFC 9051 §6.3.6): renaming INBOX moves all its messages to a new
+    /// mailbox `to`, leaving INBOX empty; its inferiors (`INBOX.x`) are not renamed. The files
+    /// keep their names (and so their flags) and get new UIDs in `to`. A POP3 session holding
+    /// the maildrop makes this [`Error::InUse`]; INBOX's index lock keeps flag changes and
+    /// expunges by other sessions from racing the move.
+    fn rename_inbox(&self, to: &str) -> Result<(), Error> {
+        let dst = self.dir_of(to)?;
+        if dst.exists() {
+            return Err(Error::AlreadyExists(to.to_owned()));
+        }
+        let _maildrop = self.lock_maildrop()?;
+        let _index = lock::exclusive(&self.root.join(lock::INDEX_LOCK))?;
+        self.create_dirs(&dst)?;
+        for sub in ["new", "cur"] {
+            let (from, into) = (self.root.join(sub), dst.join(sub));
+            for entry in fs::read_dir(&from).at(&from)? {
+                let path = entry.at(&from)?.path();
+                let Some(name) = path.file_name() else {
+                    continue;
+                };
+                match fs::rename(&path, into.join(name)) {
+                    Ok(()) => {}
+                    // Gone meanwhile (delivery moved new/ to cur/, or an expunge): skip it.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&path, e)),
+                }
+            }
+            for dir in [&from, &into] {
+                File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
+            }
         }
         Ok(())
     }

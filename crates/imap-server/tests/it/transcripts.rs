@@ -48,3 +48,8 @@ async fn errors() {
 async fn quota() {
     run("quota.txt").await;
 }
+
+#[tokio::test]
+async fn rename() {
+    run("rename.txt").await;
+}

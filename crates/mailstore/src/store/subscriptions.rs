@@ -44,6 +44,25 @@ impl Store {
         })
     }
 
+    /// After a rename: `from` and the names below it become `to` and the names below it, as
+    /// Dovecot does. The client asked for the rename; RFC 3501 §6.3.6 only forbids the server
+    /// dropping a subscription on its own.
+    pub(super) fn rename_subscriptions(&self, from: &str, to: &str) -> Result<(), Error> {
+        self.change_subscriptions(|list| {
+            let mut changed = false;
+            for name in list.iter_mut() {
+                if name == from || names::is_inferior(name, from) {
+                    let suffix = name.get(from.len()..).unwrap_or_default();
+                    *name = format!("{to}{suffix}");
+                    changed = true;
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|name| seen.insert(name.clone()));
+            changed
+        })
+    }
+
     fn change_subscriptions(
         &self,
         change: impl FnOnce(&mut Vec<String>) -> bool,

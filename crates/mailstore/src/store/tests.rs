@@ -89,7 +89,7 @@ fn create_delete_rename_with_children() {
         store.rename("work", "Archive.2024"),
         Err(Error::AlreadyExists(_))
     ));
-    assert!(matches!(store.rename("INBOX", "Old"), Err(Error::Inbox)));
+    assert!(matches!(store.rename("work", "inbox"), Err(Error::Inbox)));
     store.delete("Archive.2024.Projects.calm").unwrap();
     store.delete("Archive.2024.Projects").unwrap();
     store.delete("Archive.2024").unwrap();
@@ -209,4 +209,112 @@ fn reads_v1_subscriptions_leniently() {
         store.subscriptions().unwrap(),
         ["Sent", "\u{fffd}\u{fffd}", "UTF8-\u{e9}"]
     );
+}
+
+#[test]
+fn renaming_inbox_moves_its_messages_and_leaves_it_empty() {
+    let (_tmp, store) = store();
+    let inbox = store.inbox().unwrap();
+    inbox.append(b"one", Flags::SEEN, None).unwrap();
+    inbox.append(b"two", Flags::FLAGGED, None).unwrap();
+    // A delivered message still in new/.
+    fs::write(
+        store.root().join("new").join("1700000000.Q1.host"),
+        b"three",
+    )
+    .unwrap();
+    store.create("INBOX.Lists").unwrap();
+    store
+        .mailbox("INBOX.Lists")
+        .unwrap()
+        .append(b"list", Flags::EMPTY, None)
+        .unwrap();
+    let validity = store.inbox().unwrap().uid_validity();
+
+    store.rename("inbox", "Old").unwrap();
+
+    let old = store.mailbox("Old").unwrap();
+    let mut bodies: Vec<(Flags, u64)> = old
+        .messages()
+        .iter()
+        .map(|m| (m.flags, m.rfc822_size))
+        .collect();
+    bodies.sort_by_key(|b| b.1);
+    assert_eq!(
+        bodies,
+        [(Flags::SEEN, 3), (Flags::FLAGGED, 3), (Flags::EMPTY, 5)],
+        "every message moved, flags kept"
+    );
+    let mut inbox = store.inbox().unwrap();
+    assert!(inbox.messages().is_empty(), "INBOX is left empty");
+    assert_eq!(
+        inbox.uid_validity(),
+        validity,
+        "INBOX itself is not recreated"
+    );
+    // INBOX's inferiors stay where they are (RFC 3501 §6.3.5).
+    assert_eq!(store.mailbox("INBOX.Lists").unwrap().messages().len(), 1);
+    assert!(!names(&store).contains(&"Old.Lists".to_owned()));
+    // INBOX goes on receiving; its UIDs are not reused.
+    let uid = inbox.append(b"four", Flags::EMPTY, None).unwrap();
+    assert!(uid > 2, "{uid}");
+    inbox.sync().unwrap();
+    assert_eq!(inbox.messages().len(), 1);
+    // Once more to an existing name: refused, nothing moves.
+    assert!(matches!(
+        store.rename("INBOX", "Old"),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert_eq!(store.inbox().unwrap().messages().len(), 1);
+    assert_eq!(store.mailbox("Old").unwrap().messages().len(), 3);
+}
+
+#[test]
+fn renaming_inbox_waits_for_no_pop3_session() {
+    let (_tmp, store) = store();
+    store
+        .inbox()
+        .unwrap()
+        .append(b"x", Flags::EMPTY, None)
+        .unwrap();
+    let pop3 = store.lock_maildrop().unwrap();
+    assert!(matches!(store.rename("INBOX", "Old"), Err(Error::InUse)));
+    assert!(!store.exists("Old").unwrap());
+    drop(pop3);
+    store.rename("INBOX", "Old").unwrap();
+    assert_eq!(store.mailbox("Old").unwrap().messages().len(), 1);
+}
+
+#[test]
+fn subscriptions_follow_a_renamed_mailbox_and_its_children() {
+    let (_tmp, store) = store();
+    for name in ["Work", "Work.Projects", "Workshop"] {
+        store.create(name).unwrap();
+        store.subscribe(name).unwrap();
+    }
+    store.subscribe("Archive").unwrap();
+    store.rename("Work", "Archive").unwrap();
+    let subscribed = store.subscriptions().unwrap();
+    for name in ["Archive", "Archive.Projects", "Workshop", "Sent"] {
+        assert!(
+            subscribed.contains(&name.to_owned()),
+            "{name}: {subscribed:?}"
+        );
+    }
+    assert!(
+        !subscribed
+            .iter()
+            .any(|n| n == "Work" || n == "Work.Projects"),
+        "{subscribed:?}"
+    );
+    assert_eq!(
+        subscribed.iter().filter(|n| *n == "Archive").count(),
+        1,
+        "{subscribed:?}"
+    );
+    // Renaming INBOX moves messages, not subscriptions.
+    store.subscribe("INBOX").unwrap();
+    store.rename("INBOX", "Old").unwrap();
+    let subscribed = store.subscriptions().unwrap();
+    assert!(subscribed.contains(&"INBOX".to_owned()) && !subscribed.contains(&"Old".to_owned()));
 }
