@@ -4,7 +4,8 @@
 //! (port 993, implicit TLS), over the user's Maildir through `calm-mailstore`. It drives the
 //! sans-IO framer and parser of `calm-imap-proto`: it accepts connections, does the TLS
 //! handshakes (discarding anything pipelined after STARTTLS), applies timeouts and limits,
-//! and asks a [`Backend`] for passwords, mailbox locations and event logging.
+//! and asks a [`Backend`] for passwords, mailbox locations, storage limits and usage, and
+//! event logging.
 //!
 //! Key types: [`Server`] (the accept loop), [`Settings`], [`Timeouts`], [`Role`], the
 //! [`Backend`] trait and [`ImapEvent`] (including [`ImapEvent::Transferred`] for COPY/MOVE,
@@ -15,7 +16,9 @@
 //! LIST (LIST-EXTENDED basics, SPECIAL-USE, LIST-STATUS), LSUB, STATUS (SIZE, DELETED),
 //! APPEND (LITERAL+, APPENDUID), CHECK, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE, SEARCH
 //! (ESEARCH, SEARCHRES), FETCH (BODY sections, BINARY, ENVELOPE, BODYSTRUCTURE), STORE, COPY
-//! (COPYUID), MOVE, their UID forms, and IDLE (changes by others are polled every second).
+//! (COPYUID), MOVE, their UID forms, IDLE (changes by others are polled every second), and
+//! GETQUOTA, GETQUOTAROOT and SETQUOTA (RFC 9208; SETQUOTA is refused, limits are the
+//! operator's, and QUOTA is advertised to users who have one).
 //! Both IMAP4rev1 and IMAP4rev2 are offered; `ENABLE IMAP4rev2` switches to UTF-8 mailbox
 //! names and ESEARCH answers and drops RECENT.
 //!
