@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::password::PasswordHash;
 use crate::users::{Entry, parse_entries};
-use crate::{AccountsError, address, atomic};
+use crate::{AccountsError, address, atomic, quota};
 
 /// A handle on a users file for editing. Each call reads the file, checks that all of it parses,
 /// changes one line and replaces the file atomically; every other line (comments, blank lines,
@@ -50,6 +50,36 @@ impl UsersFile {
 
     /// Appends a user with a new argon2id hash of `password`. The address is stored lowercased.
     pub fn add(&self, address: &str, password: &str) -> Result<(), AccountsError> {
+        self.add_line(address, password, "")
+    }
+
+    /// Like [`UsersFile::add`], with the user's own storage limit as Dovecot's extra field
+    /// `userdb_quota_rule=*:storage=<storage>` (Dovecot units: `512M`, `2G`; a bare number is
+    /// kilobytes; `0` is no limit; see [`crate::UserQuota`]).
+    pub fn add_with_quota(
+        &self,
+        address: &str,
+        password: &str,
+        storage: &str,
+    ) -> Result<(), AccountsError> {
+        // uid, gid, gecos, home and shell stay empty, as Dovecot allows.
+        let extra = format!("::::::userdb_quota_rule=*:storage={storage}");
+        if storage.contains(char::is_whitespace) {
+            return Err(AccountsError::InvalidSetting {
+                setting: "quota",
+                message: format!("{storage:?} contains white space"),
+            });
+        }
+        quota::from_line(&format!("{address}:{extra}")).map_err(|message| {
+            AccountsError::InvalidSetting {
+                setting: "quota",
+                message,
+            }
+        })?;
+        self.add_line(address, password, &extra)
+    }
+
+    fn add_line(&self, address: &str, password: &str, extra: &str) -> Result<(), AccountsError> {
         address::check(address).map_err(|reason| AccountsError::InvalidAddress {
             address: address.to_owned(),
             reason,
@@ -64,7 +94,7 @@ impl UsersFile {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(&format!("{key}:{}\n", hash.as_stored()));
+        text.push_str(&format!("{key}:{}{extra}\n", hash.as_stored()));
         atomic::write(&self.path, text.as_bytes())
     }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Scheme, Users};
+use crate::{Scheme, UserQuota, Users};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -207,4 +207,55 @@ fn with_password_handles_every_line_shape() {
     assert_eq!(with_password("a@b", "NEW"), "a@b:NEW");
     assert_eq!(with_password("a@b:", "NEW"), "a@b:NEW");
     assert_eq!(with_password("a@b::x", "NEW"), "a@b:NEW:x");
+}
+
+#[test]
+fn add_with_quota_writes_a_dovecot_quota_rule() {
+    let (_dir, file) = setup(ORIGINAL);
+    file.add_with_quota("eve@example.test", "pw", "512M")
+        .unwrap();
+    file.add_with_quota("fay@example.test", "pw", "0").unwrap();
+    let text = read(&file);
+    let eve = text.lines().find(|l| l.starts_with("eve@")).unwrap();
+    // user:password, five empty fields (uid to shell), then the extra field.
+    let fields: Vec<&str> = eve.splitn(8, ':').collect();
+    assert_eq!(fields[2..7], ["", "", "", "", ""], "{eve}");
+    assert_eq!(fields[7], "userdb_quota_rule=*:storage=512M", "{eve}");
+    let users = Users::load(file.path()).unwrap();
+    assert_eq!(
+        users.quota("eve@example.test"),
+        Some(UserQuota::Bytes(512 << 20))
+    );
+    assert_eq!(users.quota("fay@example.test"), Some(UserQuota::Unlimited));
+    assert!(users.verify("eve@example.test", "pw").is_some());
+    // Later edits keep the field.
+    file.passwd("eve@example.test", "new").unwrap();
+    let users = Users::load(file.path()).unwrap();
+    assert_eq!(
+        users.quota("eve@example.test"),
+        Some(UserQuota::Bytes(512 << 20))
+    );
+}
+
+#[test]
+fn add_with_quota_refuses_a_bad_size_and_writes_nothing() {
+    let (_dir, file) = setup(ORIGINAL);
+    for bad in [
+        "lots",
+        "5X",
+        "-1",
+        "",
+        "1G userdb_mail=/tmp",
+        "1G\nmallory:{PLAIN}x",
+        "50%",
+    ] {
+        let err = file
+            .add_with_quota("eve@example.test", "pw", bad)
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("setting quota: "),
+            "{bad:?}: {err}"
+        );
+        assert_eq!(read(&file), ORIGINAL, "{bad:?}");
+    }
 }

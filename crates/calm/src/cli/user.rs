@@ -12,7 +12,15 @@ use clap::Subcommand;
 #[derive(Subcommand)]
 pub enum UserCommand {
     /// Add a user (the password is hashed with argon2id).
-    Add(Credentials),
+    Add {
+        #[command(flatten)]
+        credentials: Credentials,
+        /// The user's own storage limit, overriding `accounts.quota_bytes`, in Dovecot's
+        /// units: `512M`, `2G` (1024-based; a bare number is kilobytes); `0` is no limit.
+        /// Written as `userdb_quota_rule=*:storage=<QUOTA>`, which Dovecot reads too.
+        #[arg(long)]
+        quota: Option<String>,
+    },
     /// Change a user's password.
     Passwd(Credentials),
     /// Delete a user (their mailbox is left on disk).
@@ -43,9 +51,15 @@ pub fn run(command: UserCommand, config: Option<&Path>) -> Result<ExitCode> {
     }
     let file = UsersFile::new(&path);
     match command {
-        UserCommand::Add(c) => {
+        UserCommand::Add {
+            credentials: c,
+            quota,
+        } => {
             let password = password(c.password)?;
-            file.add(&c.address, &password)?;
+            match quota {
+                Some(storage) => file.add_with_quota(&c.address, &password, &storage)?,
+                None => file.add(&c.address, &password)?,
+            }
             println!("added {} to {}", c.address, path.display());
         }
         UserCommand::Passwd(c) => {

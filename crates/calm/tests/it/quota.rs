@@ -6,28 +6,40 @@ use std::process::Command;
 
 use crate::harness::{Setup, Smtp, calm};
 
-/// Global limit 1500 octets; bob has his own 4 KiB, carol none at all, dave the global one.
+/// Global limit 1500 octets; bob has his own 4 KiB (a hand-written Dovecot line), carol none
+/// at all (`calm user add --quota 0`), dave the global one.
 fn setup() -> Setup {
     let setup = Setup::build("127.0.0.2/32", "", "[accounts]\nquota_bytes = 1500\n");
-    for user in ["carol@example.test", "dave@example.test"] {
-        let (ok, out, err) = calm(&[
-            "user",
-            "add",
-            user,
-            "--password",
-            "secret",
-            "--config",
-            &setup.config(),
-        ]);
+    let config = setup.config();
+    for args in [
+        &["carol@example.test", "--quota", "0"][..],
+        &["dave@example.test"],
+    ] {
+        let mut argv = vec!["user", "add", "--password", "secret", "--config", &config];
+        argv.extend_from_slice(args);
+        let (ok, out, err) = calm(&argv);
         assert!(ok, "{out} {err}");
     }
+    let (ok, _, err) = calm(&[
+        "user",
+        "add",
+        "x@example.test",
+        "--quota",
+        "5X",
+        "--password",
+        "pw",
+        "--config",
+        &config,
+    ]);
+    assert!(!ok && err.contains("quota"), "a bad size is refused: {err}");
     let path = setup.data().join("users");
     let users = std::fs::read_to_string(&path).unwrap();
     let users: String = users
         .lines()
         .map(|line| match line.split(':').next() {
-            Some("bob@example.test") => format!("{line}::::::userdb_quota_rule=*:storage=4K\n"),
-            Some("carol@example.test") => format!("{line}::::::userdb_quota_rule=*:storage=0\n"),
+            Some("bob@example.test") => {
+                format!("{line}:1000:1000::/home/bob::userdb_quota_rule=*:storage=4K\n")
+            }
             _ => format!("{line}\n"),
         })
         .collect();
