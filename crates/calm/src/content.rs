@@ -127,24 +127,31 @@ impl ContentPipeline {
             ..Default::default()
         };
         let mut headers = report.header_block(self.tag_threshold);
-        if let Some(scanner) = &self.scanner {
-            facts.scan = Some(match scanner.scan(message).await {
-                ScanResult::Clean => MalwareScan::Clean,
-                ScanResult::Infected(name) => MalwareScan::Infected(name),
-                ScanResult::Unavailable(why) => MalwareScan::Unavailable(why),
-            });
-        }
-        if let Some(auth) = &self.auth {
-            let a = auth
-                .verify(
-                    calm_content::Session {
-                        client,
-                        helo,
-                        mail_from,
-                    },
-                    message,
-                )
-                .await;
+        // clamd and the DNS look-ups are round trips to other servers: overlap them.
+        let scan = async {
+            match &self.scanner {
+                Some(scanner) => Some(scanner.scan(message).await),
+                None => None,
+            }
+        };
+        let auth = async {
+            let session = calm_content::Session {
+                client,
+                helo,
+                mail_from,
+            };
+            match &self.auth {
+                Some(auth) => Some(auth.verify(session, message).await),
+                None => None,
+            }
+        };
+        let (scan, auth) = tokio::join!(scan, auth);
+        facts.scan = scan.map(|result| match result {
+            ScanResult::Clean => MalwareScan::Clean,
+            ScanResult::Infected(name) => MalwareScan::Infected(name),
+            ScanResult::Unavailable(why) => MalwareScan::Unavailable(why),
+        });
+        if let Some(a) = auth {
             facts.spf = AuthResult::parse(a.spf);
             facts.dkim = AuthResult::parse(a.dkim);
             facts.dmarc = AuthResult::parse(a.dmarc);
