@@ -47,6 +47,17 @@ proptest! {
     }
 
     #[test]
+    fn quota_rules_never_panic(
+        rule in r#"(userdb_)?quota_rule2?=[*?a-zA-Z]{0,3}:((storage|bytes|messages|ignore)(=[-+]?[0-9]{0,25}[bBkKmMgGtT%xX]{0,3})?:?){0,3}( [ -~]{0,10})?"#,
+    ) {
+        let line = format!("u@x.test:{{PLAIN}}p:1:1::/h::{rule}");
+        let users = Users::from_bytes(Path::new("f"), line.as_bytes());
+        if let Ok(users) = users {
+            let _ = users.storage_limit("u@x.test", u64::MAX);
+        }
+    }
+
+    #[test]
     fn password_fields_never_panic(field in r#"(\{[A-Z0-9-]{0,12}\}?)?(\$[0-9a-z=,]{0,12}){0,5}[ -~]{0,8}"#) {
         if let Ok(hash) = PasswordHash::parse(&field) {
             // Argon2 fields here are random and may ask for real work; bcrypt/sha-crypt with
