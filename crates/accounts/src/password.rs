@@ -164,8 +164,7 @@ impl PasswordHash {
         let hash = self.stored.get(self.start..).unwrap_or_default();
         let password = password.as_bytes();
         match self.scheme {
-            Scheme::Argon2id | Scheme::Argon2i => argon2::PasswordHash::new(hash)
-                .is_ok_and(|phc| Argon2::default().verify_password(password, &phc).is_ok()),
+            Scheme::Argon2id | Scheme::Argon2i => verify_argon2(password, hash),
             Scheme::Sha512Crypt | Scheme::Sha256Crypt => {
                 ShaCrypt::default().verify_password(password, hash).is_ok()
             }
@@ -174,6 +173,42 @@ impl PasswordHash {
             Scheme::Disabled => false,
         }
     }
+}
+
+/// The smallest allocation for argon2's working memory, in 1 KiB blocks: above 32 MiB, glibc's
+/// largest dynamic mmap threshold. A 19 MiB block freed after every check raised that threshold
+/// to 19 MiB, so later blocks came from malloc's heaps, were split up by connection state there
+/// and never returned: calm's RSS grew by hundreds of MiB after a few hundred IMAP logins. A
+/// larger allocation is always mmapped and unmapped on free, leaving the threshold alone; only
+/// the pages argon2 touches become resident.
+const ARGON2_MIN_CAPACITY: usize = 33 * 1024;
+
+/// Argon2 verification as `PasswordVerifier` does it (parameters, salt and output length from
+/// the PHC string, constant-time comparison), with the memory allocated as described at
+/// [`ARGON2_MIN_CAPACITY`].
+fn verify_argon2(password: &[u8], hash: &str) -> bool {
+    let Ok(phc) = argon2::PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let algorithm = argon2::Algorithm::try_from(phc.algorithm.as_str());
+    let version = phc.version.map_or(Ok(argon2::Version::default()), |v| {
+        argon2::Version::try_from(v)
+    });
+    let (Ok(algorithm), Ok(version), Ok(params)) =
+        (algorithm, version, argon2::Params::try_from(&phc))
+    else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    let mut memory = Vec::with_capacity(blocks.max(ARGON2_MIN_CAPACITY));
+    memory.resize(blocks, argon2::Block::default());
+    let hashed = argon2.hash_password_into_with_memory(password, salt, &mut out, &mut memory);
+    hashed.is_ok() && ct_eq(&out, expected.as_bytes())
 }
 
 /// `{SCHEME}hash`: `rest` is everything after the `{`.

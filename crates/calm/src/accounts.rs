@@ -130,8 +130,8 @@ impl LiveDirectory {
     /// argon2id is slow and memory-hard on purpose (19 MiB per check with the defaults), so a
     /// burst of logins must not run unbounded checks at once: a fixed pool bounds the CPU and
     /// memory they take, and a client waiting for a slow login simply waits in the queue.
-    /// (It does not explain the per-connection memory growth under concurrent IMAP logins that
-    /// bench/imap_bench.py measures; that is still open.)
+    /// (The memory growth under many IMAP logins that bench/imap_bench.py measured came from
+    /// how that memory was allocated: see `calm_accounts` `password.rs`, `ARGON2_MIN_CAPACITY`.)
     pub async fn verify_password(&self, user: &str, password: &str) -> Option<String> {
         let directory = self.current();
         let (user, password) = (user.to_string(), password.to_string());
