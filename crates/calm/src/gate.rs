@@ -310,6 +310,20 @@ impl Gate {
     }
 
     fn record(&self, decision: &Decision, client_ip: IpAddr) {
+        // Tags decide nothing alone but are part of the verdict: each is a line too, so the
+        // weekly review knows which rules fire.
+        for tag in &decision.tags {
+            self.events.log(&VerdictEvent {
+                event: "verdict",
+                stage: decision.stage.as_str(),
+                verdict: "tag",
+                rule: Some(tag.rule.name()),
+                file: Some(tag.rule.file().to_string()),
+                line: Some(tag.rule.line()),
+                client_ip,
+                explain: format!("tag {:+.1}", tag.score),
+            });
+        }
         let Some(rule) = &decision.rule else { return };
         let verdict = match decision.verdict {
             Verdict::Pass => "pass",

@@ -7,6 +7,7 @@ mod dkim;
 mod policy;
 mod quarantine;
 mod queue;
+mod report;
 mod serve;
 mod shadow;
 mod simulate;
@@ -75,8 +76,13 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Not implemented yet: summaries of the event log.
-    Report(Unbuilt),
+    /// Summaries of the event log: the weekly review (`calm report weekly`).
+    Report {
+        #[command(subcommand)]
+        command: Option<report::ReportCommand>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Not implemented yet: check the runbook situations against live data.
     Doctor(Unbuilt),
     /// Not implemented yet: DNS hygiene checks (FCrDNS, MX, SPF, DKIM, DMARC).
@@ -138,6 +144,10 @@ pub fn main() -> ExitCode {
             quarantine::run(command, config.config.as_deref())
         }
         Command::Spam { command, config } => spam::run(command, config.config.as_deref()),
+        Command::Report {
+            command: Some(command),
+            config,
+        } => report::run(command, config.config.as_deref()),
         Command::Dkim { command, config } => dkim::run(command, config.config.as_deref()),
         Command::Reload(c) => control(c.config.as_deref(), "reload"),
         Command::Rollback(c) => control(c.config.as_deref(), "rollback"),
@@ -164,7 +174,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Shadow { .. } => "shadow",
         Command::Reload(_) => "reload",
         Command::Rollback(_) => "rollback",
-        Command::Report(_) => "report",
+        Command::Report { .. } => "report",
         Command::Doctor(_) => "doctor",
         Command::Dns(_) => "dns",
         Command::Import(_) => "import",
@@ -187,8 +197,14 @@ fn control(config: Option<&Path>, cmd: &str) -> Result<ExitCode> {
 }
 
 fn unbuilt(name: &str) -> ExitCode {
+    if name == "report" {
+        eprintln!(
+            "calm report: the daily summary (`calm report --since ...`) is not implemented yet; `calm report weekly` is."
+        );
+        return ExitCode::from(2);
+    }
     eprintln!(
-        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue list, simulate, policy show, reload, rollback, config versions, shadow report, quarantine, spam, dkim keygen."
+        "calm {name}: not implemented yet. This version has: serve, check, config, user, queue, simulate, policy show, reload, rollback, config versions, shadow report, report weekly, quarantine, spam, dkim keygen."
     );
     ExitCode::from(2)
 }

@@ -88,6 +88,7 @@ fn user_add_list_passwd_del() {
 
 #[test]
 fn unbuilt_commands_say_so_plainly() {
+    // `report` alone is the unbuilt daily summary; `report weekly` is built.
     for cmd in ["report", "doctor", "dns"] {
         let (ok, out, err) = calm(&[cmd]);
         assert!(!ok, "{cmd} must not pretend to succeed");

@@ -410,6 +410,14 @@ fn forwarding_to_the_report_addresses_trains_and_records_the_cause() {
         fne.iter()
             .any(|e| e["event"] == "false_negative" && e["source"] == "forward")
     );
+    // The weekly review counts the report by its cause.
+    let (ok, out, err) = calm(&["report", "weekly", "--config", &setup.config()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("User reports: 1 false positives, 1 false negatives (by source: forward 2)"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("rule `{cause}`")), "{out}");
     // Reports are consumed: still one message, in bob's mailbox only.
     assert_eq!(setup.mailbox_files("bob@example.test").len(), 1);
     assert!(setup.mailbox_files("not-spam@example.test").is_empty());
