@@ -141,3 +141,49 @@ fn each_users_own_limit_applies_at_rcpt_and_is_reported_over_imap() {
     assert!(carol.contains("quotaroot ['\"INBOX\"']"), "{carol}");
     assert!(carol.contains("quota []"), "{carol}");
 }
+
+#[test]
+fn a_changed_users_file_changes_the_limit_without_a_restart() {
+    let setup = setup();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let body = format!(
+        "Subject: q\r\n\r\n{}",
+        format!("{}\r\n", "q".repeat(78)).repeat(64)
+    );
+    c.send_mail("a@example.org", &["bob@example.test"], &body)
+        .unwrap();
+    setup.wait_for_mail("bob@example.test", 1);
+    let refused = c
+        .send_mail(
+            "a@example.org",
+            &["bob@example.test"],
+            "Subject: x\r\n\r\nx\r\n",
+        )
+        .unwrap_err();
+    assert!(refused.1.starts_with("452 4.2.2"), "{refused:?}");
+
+    // The operator raises bob's limit to 1 MiB by editing his line, as with Dovecot.
+    let path = setup.data().join("users");
+    let users = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, users.replace("storage=4K", "storage=1M")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = imaplib_quota(setup.port("imaps"), "bob@example.test");
+        if out.contains(" 1024)']") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "limit never changed: {out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: x\r\n\r\nx\r\n",
+    )
+    .unwrap();
+}
