@@ -18,6 +18,8 @@ command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || need_pkgs+=
 command -v doveadm >/dev/null || need_pkgs+=(dovecot-core)
 # the content scanner's tests start a real clamd with a signature database made in the test
 [ -x /usr/sbin/clamd ] || need_pkgs+=(clamav-daemon)
+# ... and a real spamd (SpamAssassin) as the optional extra score source
+[ -x /usr/sbin/spamd ] || need_pkgs+=(spamassassin spamd)
 # a real mail-sync client against the IMAP server
 command -v mbsync >/dev/null || need_pkgs+=(isync)
 # dkimpy verifies calm's DKIM signatures independently
@@ -36,6 +38,10 @@ if ((${#need_pkgs[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
   [ "$tmp_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  # spamassassin's postinst imports the sa-update key and leaves a gpg-agent running: stop it.
+  if [ -d /var/lib/spamassassin/sa-update-keys ]; then
+    runuser -u debian-spamd -- gpgconf --homedir /var/lib/spamassassin/sa-update-keys --kill gpg-agent 2>/dev/null || true
+  fi
 fi
 
 echo "== cargo fmt --check"

@@ -1,5 +1,6 @@
-//! The DATA-stage content pipeline: score the message (rules, GTUBE, Bayes), scan it with
-//! clamd, verify SPF/DKIM/DMARC, and hand the results to the policy as facts. Nothing here
+//! The DATA-stage content pipeline: score the message (rules, GTUBE, Bayes, and spamd when
+//! configured), scan it with clamd, verify SPF/DKIM/DMARC/ARC, and hand the results to the
+//! policy as facts. Nothing here
 //! decides: the policy's `data` rules do (tag, quarantine, or reject only high-confidence).
 
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use calm_config::Config;
 use calm_content::{
-    Authenticator, Bayes, Content, Endpoint, Rules, ScanResult, Scanner, ScoreReport,
+    Authenticator, Bayes, Content, Endpoint, Rules, ScanResult, Scanner, ScoreReport, Spamd,
+    SpamdResult,
 };
 use calm_policy::{AuthResult, ContentFacts, DmarcPolicy, MalwareScan};
 
@@ -23,6 +25,7 @@ pub struct ContentPipeline {
     bayes: std::sync::Mutex<Option<Bayes>>,
     bayes_file: PathBuf,
     scanner: Option<Scanner>,
+    spamd: Option<Spamd>,
     auth: Option<Authenticator>,
     tag_threshold: f64,
 }
@@ -55,18 +58,19 @@ pub fn bayes_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| config.server.data_dir.join("bayes.tokens"))
 }
 
-fn endpoint(text: &str) -> Result<Endpoint> {
+/// `tcp:ADDR:PORT` or `unix:PATH`, for the setting `key`.
+fn endpoint(key: &str, text: &str) -> Result<Endpoint> {
     if let Some(addr) = text.strip_prefix("tcp:") {
         let addr: SocketAddr = addr
             .parse()
-            .with_context(|| format!("content.clamd: bad address in {text:?}"))?;
+            .with_context(|| format!("content.{key}: bad address in {text:?}"))?;
         return Ok(Endpoint::Tcp(addr));
     }
     if let Some(path) = text.strip_prefix("unix:") {
         return Ok(Endpoint::Unix(PathBuf::from(path)));
     }
     Err(anyhow!(
-        "content.clamd: {text:?} must start with tcp: or unix:"
+        "content.{key}: {text:?} must start with tcp: or unix:"
     ))
 }
 
@@ -85,8 +89,15 @@ impl ContentPipeline {
         };
         let scanner = match &c.clamd {
             Some(text) => Some(
-                Scanner::new(endpoint(text)?)
+                Scanner::new(endpoint("clamd", text)?)
                     .with_timeout(Duration::from_secs(c.clamd_timeout_secs)),
+            ),
+            None => None,
+        };
+        let spamd = match &c.spamd {
+            Some(text) => Some(
+                Spamd::new(endpoint("spamd", text)?)
+                    .with_timeout(Duration::from_secs(c.spamd_timeout_secs)),
             ),
             None => None,
         };
@@ -99,12 +110,14 @@ impl ContentPipeline {
             bayes: std::sync::Mutex::new(bayes),
             bayes_file,
             scanner,
+            spamd,
             auth,
             tag_threshold: c.tag_threshold,
         }))
     }
 
-    /// Looks at one message.
+    /// Looks at one message. clamd, spamd and the DNS look-ups are round trips to other
+    /// servers: they overlap.
     pub async fn analyse(
         &self,
         client: std::net::IpAddr,
@@ -121,36 +134,28 @@ impl ContentPipeline {
         if let Some(p) = probability {
             report.add_bayes(&self.rules, p);
         }
+        let session = calm_content::Session {
+            client,
+            helo,
+            mail_from,
+        };
+        let (scan, spamd, auth) = tokio::join!(
+            async { Some(self.scanner.as_ref()?.scan(message).await) },
+            async { Some(self.spamd.as_ref()?.check(message).await) },
+            async { Some(self.auth.as_ref()?.verify(session, message).await) },
+        );
         let mut facts = ContentFacts {
-            spam_score: Some(report.total()),
-            gtube: Some(report.gtube),
+            scan: scan.map(|result| match result {
+                ScanResult::Clean => MalwareScan::Clean,
+                ScanResult::Infected(name) => MalwareScan::Infected(name),
+                ScanResult::Unavailable(why) => MalwareScan::Unavailable(why),
+            }),
+            spamd_unavailable: spamd.as_ref().and_then(|r| add_spamd(&mut report, r)),
             ..Default::default()
         };
+        facts.spam_score = Some(report.total());
+        facts.gtube = Some(report.gtube);
         let mut headers = report.header_block(self.tag_threshold);
-        // clamd and the DNS look-ups are round trips to other servers: overlap them.
-        let scan = async {
-            match &self.scanner {
-                Some(scanner) => Some(scanner.scan(message).await),
-                None => None,
-            }
-        };
-        let auth = async {
-            let session = calm_content::Session {
-                client,
-                helo,
-                mail_from,
-            };
-            match &self.auth {
-                Some(auth) => Some(auth.verify(session, message).await),
-                None => None,
-            }
-        };
-        let (scan, auth) = tokio::join!(scan, auth);
-        facts.scan = scan.map(|result| match result {
-            ScanResult::Clean => MalwareScan::Clean,
-            ScanResult::Infected(name) => MalwareScan::Infected(name),
-            ScanResult::Unavailable(why) => MalwareScan::Unavailable(why),
-        });
         if let Some(a) = auth {
             facts.spf = AuthResult::parse(a.spf);
             facts.dkim = AuthResult::parse(a.dkim);
@@ -164,6 +169,31 @@ impl ContentPipeline {
             headers,
             report,
         }
+    }
+}
+
+/// spamd's score becomes one line of the content score, naming the SpamAssassin rules that
+/// hit. Returns the `spamd_unavailable` fact (`None`: not asked).
+fn add_spamd(report: &mut ScoreReport, result: &SpamdResult) -> Option<bool> {
+    match result {
+        SpamdResult::Scored {
+            score,
+            threshold,
+            symbols,
+        } => {
+            let description = format!(
+                "SpamAssassin {score:.1}/{threshold:.1}: {}",
+                if symbols.is_empty() {
+                    "no rules hit".to_string()
+                } else {
+                    symbols.join(",")
+                }
+            );
+            report.add("SPAMD", *score, &description);
+            Some(false)
+        }
+        SpamdResult::Skipped(_) => None,
+        SpamdResult::Unavailable(_) => Some(true),
     }
 }
 

@@ -509,6 +509,16 @@ pub struct ContentFilter {
     pub clamd: Option<String>,
     /// Seconds to wait for clamd.
     pub clamd_timeout_secs: u64,
+    /// SpamAssassin's spamd, as an extra score source: `"tcp:127.0.0.1:783"` or
+    /// `"unix:/run/spamd.sock"`. Unset means none. Its score is added to the content score as
+    /// one line (`SPAMD`, naming the SpamAssassin rules that hit); messages over 512 KiB are
+    /// not sent. When spamd does not answer, the policy's `spamd_unavailable` rule decides
+    /// (the built-in one tags: fail-open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"tcp:127.0.0.1:783")]
+    pub spamd: Option<String>,
+    /// Seconds to wait for spamd.
+    pub spamd_timeout_secs: u64,
     /// Verify SPF, DKIM and DMARC (through `outbound.resolver`) and add an
     /// `Authentication-Results` header.
     pub authenticate: bool,
@@ -537,6 +547,8 @@ impl Default for ContentFilter {
             bayes_file: None,
             clamd: None,
             clamd_timeout_secs: 30,
+            spamd: None,
+            spamd_timeout_secs: 30,
             authenticate: true,
             tag_threshold: 5.0,
             not_spam_address: None,

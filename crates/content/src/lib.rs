@@ -13,12 +13,14 @@
 //!   [`Bayes::train`], kept in a plain file written atomically;
 //! - [`Scanner`]: an async clamd client (`INSTREAM`) that answers [`ScanResult::Clean`],
 //!   [`ScanResult::Infected`] or [`ScanResult::Unavailable`], never an error;
+//! - [`Spamd`]: an async SpamAssassin spamd client (SPAMC/1.5 `SYMBOLS`) giving spamd's score
+//!   and the rules that hit, or [`SpamdResult::Unavailable`], never an error;
 //! - `Authenticator` (feature `auth`, on by default): SPF, DKIM and DMARC with `mail-auth`
 //!   through a configurable resolver, giving the policy's `spf`/`dkim`/`dmarc` facts and an
 //!   `Authentication-Results` header (RFC 8601);
 //! - [`forwarded_original`]: the message inside a user's spam report (attached, pasted
 //!   inline with full headers, or redirected);
-//! - `testing::TestClamd` (feature `test-clamd`): a real clamd with an EICAR signature for tests.
+//! - `testing` (feature `test-daemons`): a real clamd (EICAR signature) and spamd for tests.
 //!
 //! What it deliberately does not do: it decides nothing. Thresholds, tagging, quarantine and
 //! rejection live in the policy file (`spam_score >= N`, `gtube`, `malware`); this crate
@@ -52,7 +54,8 @@ mod gtube;
 mod message;
 mod rules;
 mod score;
-#[cfg(feature = "test-clamd")]
+mod spamd;
+#[cfg(feature = "test-daemons")]
 pub mod testing;
 
 #[cfg(feature = "auth")]
@@ -64,3 +67,4 @@ pub use gtube::{contains_gtube, gtube_string, is_gtube};
 pub use message::{Content, MAX_BODY_TEXT, MAX_URLS, find_urls};
 pub use rules::{BayesBand, MAX_RULES_BYTES, Problem, Rule, Rules, RulesError, Target};
 pub use score::{Hit, ScoreReport, score};
+pub use spamd::{SPAMD_MAX_MESSAGE, Spamd, SpamdResult, parse_spamd_reply};

@@ -106,6 +106,7 @@ pub(crate) enum Check {
     /// Infected; with a text, only when the signature name contains it.
     Malware(Option<Box<str>>),
     ScannerUnavailable,
+    SpamdUnavailable,
     /// The method's result is one of these.
     Auth(AuthMethod, Box<[AuthResult]>),
     DmarcPolicy(DmarcPolicy),
@@ -211,6 +212,7 @@ const NO_DNS: &str = "the sender domain was not looked up";
 const NO_OWNER: &str = "sender ownership was not checked";
 const NO_SCORE: &str = "the message was not scored";
 const NO_SCAN: &str = "the message was not scanned for malware";
+const NO_SPAMD: &str = "spamd was not asked about the message";
 const NO_AUTH: &str = "sender authentication was not checked";
 const NO_DNSBL: &str = "no DNS list was looked up";
 const NO_DMARC_POLICY: &str = "the From domain publishes no DMARC policy (or it was not looked up)";
@@ -276,6 +278,7 @@ impl Check {
             | Check::Gtube
             | Check::Malware(_)
             | Check::ScannerUnavailable
+            | Check::SpamdUnavailable
             | Check::DmarcPolicy(_)
             | Check::Auth(AuthMethod::Dkim | AuthMethod::Dmarc | AuthMethod::Arc, _) => {
                 needs(Data, true, "the message content (DATA)")
@@ -357,6 +360,7 @@ impl Check {
             | Check::Gtube
             | Check::Malware(_)
             | Check::ScannerUnavailable
+            | Check::SpamdUnavailable
             | Check::Auth(..)
             | Check::DmarcPolicy(_) => self.eval_content(f),
         }
@@ -379,6 +383,7 @@ impl Check {
                 None => Tri::Unknown(NO_SCAN),
                 Some(s) => tri(matches!(s, Scan::Unavailable(_))),
             },
+            Check::SpamdUnavailable => f.spamd_unavailable.map_or(Tri::Unknown(NO_SPAMD), tri),
             Check::Auth(method, results) => match method.result(f) {
                 None => Tri::Unknown(NO_AUTH),
                 Some(r) => tri(results.contains(&r)),
@@ -477,6 +482,15 @@ impl Check {
             Check::Malware(_) | Check::ScannerUnavailable => {
                 put("scan", f.scan.map_or("?".into(), |s| s.to_string()));
             }
+            Check::SpamdUnavailable => put(
+                "spamd",
+                match f.spamd_unavailable {
+                    None => "?",
+                    Some(true) => "unavailable",
+                    Some(false) => "answered",
+                }
+                .to_string(),
+            ),
             Check::Auth(m, _) => put(
                 m.name(),
                 m.result(f).map_or("?", AuthResult::as_str).to_string(),

@@ -49,6 +49,9 @@ pub struct Facts<'a> {
     pub gtube: Option<bool>,
     /// The malware scan of the message; `None` when not scanned.
     pub scan: Option<Scan<'a>>,
+    /// spamd (SpamAssassin) gave no answer: `Some(true)`; it answered: `Some(false)`; `None`
+    /// when it was not asked (not configured, or the message too large for it).
+    pub spamd_unavailable: Option<bool>,
     /// SPF result for the `MAIL FROM` identity (RFC 7208 §2.6); `None` when not checked.
     pub spf: Option<AuthResult>,
     /// DKIM result (RFC 6376 §6.1): `pass` when at least one signature verified; `None`
@@ -87,6 +90,7 @@ impl<'a> Facts<'a> {
             spam_score: None,
             gtube: None,
             scan: None,
+            spamd_unavailable: None,
             spf: None,
             dkim: None,
             arc: None,

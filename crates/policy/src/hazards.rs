@@ -182,6 +182,9 @@ impl Hazards<'_> {
                 Check::Auth(AuthMethod::Dmarc, r) if r.contains(&AuthResult::Fail) && !enforced => {
                     "DMARC failures are only the domain owner's to refuse: add `dmarc_policy reject`, or quarantine".to_owned()
                 }
+                Check::ScannerUnavailable | Check::SpamdUnavailable => {
+                    "a scanner being down says nothing about the message, and a 5xx makes the sender give up: fail closed with `defer 451 4.7.1`, or tag".to_owned()
+                }
                 Check::DnsList { id, .. } if self.is_block_list(*id) => {
                     "one block list's word is uncertain (lists err, and list whole networks); reject on `dnsbl_score` that two lists must reach, or tag".to_owned()
                 }

@@ -379,6 +379,7 @@ fn case_content(raw: &RawCase) -> Result<ContentFacts, String> {
         spam_score: raw.spam_score,
         gtube: raw.gtube,
         scan,
+        spamd_unavailable: raw.spamd_unavailable,
         spf: auth("spf", &raw.spf)?,
         dkim: auth("dkim", &raw.dkim)?,
         dmarc: auth("dmarc", &raw.dmarc)?,

@@ -172,6 +172,8 @@ pub struct ContentFacts {
     pub gtube: Option<bool>,
     /// See [`crate::Facts::scan`].
     pub scan: Option<MalwareScan>,
+    /// See [`crate::Facts::spamd_unavailable`].
+    pub spamd_unavailable: Option<bool>,
     /// See [`crate::Facts::spf`].
     pub spf: Option<AuthResult>,
     /// See [`crate::Facts::dkim`].
@@ -192,6 +194,7 @@ impl ContentFacts {
             spam_score: self.spam_score.or(other.spam_score),
             gtube: self.gtube.or(other.gtube),
             scan: self.scan.or(other.scan),
+            spamd_unavailable: self.spamd_unavailable.or(other.spamd_unavailable),
             spf: self.spf.or(other.spf),
             dkim: self.dkim.or(other.dkim),
             dmarc: self.dmarc.or(other.dmarc),
@@ -205,6 +208,7 @@ impl ContentFacts {
         facts.spam_score = self.spam_score;
         facts.gtube = self.gtube;
         facts.scan = self.scan.as_ref().map(MalwareScan::as_scan);
+        facts.spamd_unavailable = self.spamd_unavailable;
         facts.spf = self.spf;
         facts.dkim = self.dkim;
         facts.dmarc = self.dmarc;

@@ -2,7 +2,7 @@
 //! spam report and Authentication-Results, a quarantine rule keeps mail out of the mailbox
 //! until the operator releases it, and `calm spam` explains and trains offline.
 
-use calm_content::testing::{EICAR_SIGNATURE, TestClamd, eicar};
+use calm_content::testing::{EICAR_SIGNATURE, TestClamd, TestSpamd, eicar};
 
 use crate::harness::{Setup, Smtp, calm};
 
@@ -421,4 +421,54 @@ fn forwarding_to_the_report_addresses_trains_and_records_the_cause() {
     // Reports are consumed: still one message, in bob's mailbox only.
     assert_eq!(setup.mailbox_files("bob@example.test").len(), 1);
     assert!(setup.mailbox_files("not-spam@example.test").is_empty());
+}
+
+#[test]
+fn spamd_adds_its_score_and_fails_open_when_down() {
+    let spamd = TestSpamd::start();
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        &format!("[content]\nspamd = \"tcp:{}\"\n", spamd.tcp()),
+    );
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "From: a@example.org\r\nSubject: lunch\r\n\r\nShall we meet at noon?\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains(" SPAMD SpamAssassin "),
+        "spamd's line in the report: {text}"
+    );
+    assert!(!text.contains("X-Calm-Spamd"), "{text}");
+    drop(_server);
+    drop(spamd);
+
+    // Nothing listens on port 9: spamd is unavailable, and the built-in policy fails open.
+    let setup = Setup::build(
+        "127.0.0.2/32",
+        "",
+        "[content]\nspamd = \"tcp:127.0.0.1:9\"\nspamd_timeout_secs = 2\n",
+    );
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: s\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("X-Calm-Spamd: not checked, spamd unavailable") && !text.contains(" SPAMD "),
+        "{text}"
+    );
 }

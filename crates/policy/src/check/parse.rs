@@ -66,6 +66,7 @@ pub(crate) const CHECK_NAMES: &[&str] = &[
     "gtube",
     "malware",
     "scanner_unavailable",
+    "spamd_unavailable",
     "spf",
     "dkim",
     "dmarc",
@@ -129,6 +130,7 @@ fn parse_check(name: &str, args: &[&str], names: &Names<'_>) -> Result<Check, St
         "spam_score" => cmp(name, args, parse_score, "spam_score >= 5").map(Check::SpamScore),
         "gtube" => plain(Check::Gtube),
         "scanner_unavailable" => plain(Check::ScannerUnavailable),
+        "spamd_unavailable" => plain(Check::SpamdUnavailable),
         "malware" => match args {
             [] => Ok(Check::Malware(None)),
             [n] => Ok(Check::Malware(Some((*n).into()))),

@@ -450,6 +450,7 @@ fn content_checks_are_unknown_until_scored() {
         "gtube",
         "malware",
         "scanner_unavailable",
+        "spamd_unavailable",
         "spf fail",
         "dkim fail",
         "dmarc fail",
@@ -472,6 +473,7 @@ fn content_checks_compare_the_scanners_facts() {
     f.dmarc = Some(AuthResult::Fail);
     f.dmarc_policy = Some(DmarcPolicy::Quarantine);
     f.arc = Some(AuthResult::Pass);
+    f.spamd_unavailable = Some(true);
     for (cond, want) in [
         ("spam_score >= 5", "yes"),
         ("spam_score > 5", "no"),
@@ -489,6 +491,8 @@ fn content_checks_compare_the_scanners_facts() {
         ("dmarc_policy quarantine", "yes"),
         ("arc pass", "yes"),
         ("arc fail none", "no"),
+        ("spamd_unavailable", "yes"),
+        ("not spamd_unavailable", "no"),
     ] {
         assert_eq!(outcome(Stage::Data, cond, &f), want, "{cond}");
     }

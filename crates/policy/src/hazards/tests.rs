@@ -350,6 +350,8 @@ fn rejecting_on_uncertain_signals_is_a_hazard() {
         "\"spf fail\"",
         "\"dkim fail permerror\"",
         "\"arc fail\"",
+        "\"scanner_unavailable\"",
+        "\"spamd_unavailable\"",
         "\"dmarc fail\"",
         "[\"dmarc fail\", \"dmarc_policy quarantine\"]",
     ] {
