@@ -21,8 +21,8 @@ pub const DEFAULT_RULES: &str = include_str!("../../../policy/content.toml");
 /// Loaded once at start.
 pub struct ContentPipeline {
     rules: Rules,
-    /// Trained from `calm spam train` and from users moving mail in and out of Junk.
-    bayes: std::sync::Mutex<Option<Bayes>>,
+    /// Trained from `calm spam train` and from users' reports (IMAP moves, forwards).
+    bayes: std::sync::Mutex<BayesState>,
     bayes_file: PathBuf,
     scanner: Option<Scanner>,
     spamd: Option<Spamd>,
@@ -83,10 +83,8 @@ impl ContentPipeline {
         }
         let rules = load_rules(config)?;
         let bayes_file = bayes_path(config);
-        let bayes = match bayes_file.exists() {
-            true => Some(Bayes::load(&bayes_file)?),
-            false => None,
-        };
+        let mut bayes = BayesState::default();
+        bayes.refresh(&bayes_file)?;
         let scanner = match &c.clamd {
             Some(text) => Some(
                 Scanner::new(endpoint("clamd", text)?)
@@ -128,8 +126,11 @@ impl ContentPipeline {
         let content = Content::parse(message);
         let mut report = calm_content::score(&self.rules, &content);
         let probability = {
-            let bayes = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
-            bayes.as_ref().and_then(|b| b.probability(&content))
+            let mut bayes = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
+            // Training by `calm spam train` shows without a restart; a file that does not
+            // load (being replaced, damaged) leaves the last good copy in use.
+            let _ = bayes.refresh(&self.bayes_file);
+            bayes.bayes.as_ref().and_then(|b| b.probability(&content))
         };
         if let Some(p) = probability {
             report.add_bayes(&self.rules, p);
@@ -209,15 +210,47 @@ fn authenticator(config: &Config) -> Result<Authenticator> {
 }
 
 impl ContentPipeline {
-    /// Trains the classifier with one message and saves the token file (atomically).
+    /// Trains the classifier with one message and saves the token file (atomically). The
+    /// file is read again first if it changed (`calm spam train` ran), so neither side's
+    /// training overwrites the other's.
     pub fn learn(&self, label: calm_content::Label, message: &[u8]) -> Result<()> {
         let content = Content::parse(message);
-        let mut bayes = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
-        let b = bayes.get_or_insert_with(Bayes::new);
+        let mut state = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
+        state.refresh(&self.bayes_file)?;
+        let b = state.bayes.get_or_insert_with(Bayes::new);
         b.train(label, &content);
         b.save(&self.bayes_file)
-            .with_context(|| format!("saving {}", self.bayes_file.display()))
+            .with_context(|| format!("saving {}", self.bayes_file.display()))?;
+        state.modified = modified(&self.bayes_file);
+        Ok(())
     }
+}
+
+/// The classifier as last read from its file, and that file's modification time.
+#[derive(Default)]
+struct BayesState {
+    bayes: Option<Bayes>,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl BayesState {
+    /// Reads the token file again when its modification time differs from the last read.
+    fn refresh(&mut self, path: &Path) -> Result<()> {
+        let now = modified(path);
+        if now == self.modified {
+            return Ok(());
+        }
+        self.bayes = match now {
+            Some(_) => Some(Bayes::load(path)?),
+            None => None,
+        };
+        self.modified = now;
+        Ok(())
+    }
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The rule most to blame for a message's spam verdict, from the headers calm added when it

@@ -472,3 +472,34 @@ fn spamd_adds_its_score_and_fails_open_when_down() {
         "{text}"
     );
 }
+
+#[test]
+fn training_with_the_cli_reaches_the_running_server_without_a_restart() {
+    let setup = Setup::new();
+    let cfg = setup.config();
+    let _server = setup.start();
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../content/tests/corpus");
+    for (label, dir) in [("--spam", "spam"), ("--ham", "ham")] {
+        let (ok, out, err) = calm(&[
+            "spam",
+            "train",
+            label,
+            &format!("{corpus}/{dir}"),
+            "--config",
+            &cfg,
+        ]);
+        assert!(ok, "{out}{err}");
+    }
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let spam = std::fs::read_to_string(format!("{corpus}/spam/00.eml")).unwrap();
+    let spam = spam.replace("\r\n", "\n").replace('\n', "\r\n");
+    c.send_mail("a@example.org", &["bob@example.test"], &spam)
+        .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains(" BAYES_9"),
+        "the classifier trained a moment ago scored it: {text}"
+    );
+}
