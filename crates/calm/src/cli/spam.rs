@@ -1,17 +1,26 @@
-//! `calm spam explain|train`: the content score of a message, offline, and Bayes training.
+//! `calm spam explain|train`: the content score of a message and the policy's data-stage
+//! verdict on it, offline (the network facts supplied on the command line), and Bayes training.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use calm_content::{Bayes, Content, Label};
+use calm_policy::{
+    AuthResult, ContentFacts, DmarcPolicy, Facts, MalwareScan, Role, Session, Stage, Timestamp,
+};
 use clap::Subcommand;
 
 /// Spam filter operations.
 #[derive(Subcommand)]
 pub enum SpamCommand {
-    /// Print the score breakdown of a message file under the current rules (offline).
-    Explain { message: PathBuf },
+    /// Print the score breakdown of a message file under the current rules, and what the
+    /// policy's data stage does with it (offline; supply the network facts you want assumed).
+    Explain {
+        message: PathBuf,
+        #[command(flatten)]
+        facts: SuppliedFacts,
+    },
     /// Train the Bayesian classifier with message files or Maildir folders.
     Train {
         /// The files are spam.
@@ -26,33 +35,125 @@ pub enum SpamCommand {
     },
 }
 
+/// Facts `calm spam explain` cannot find out offline; each one left out is unknown, and a
+/// rule that needs an unknown fact does not fire.
+#[derive(clap::Args)]
+pub struct SuppliedFacts {
+    /// The client address the message came from.
+    #[arg(long, default_value = "192.0.2.1")]
+    client: std::net::IpAddr,
+    /// SPF result: pass, fail, softfail, neutral, none, temperror, permerror.
+    #[arg(long)]
+    spf: Option<String>,
+    /// DKIM result (same words).
+    #[arg(long)]
+    dkim: Option<String>,
+    /// DMARC result (same words).
+    #[arg(long)]
+    dmarc: Option<String>,
+    /// The From domain's DMARC policy: none, quarantine, reject.
+    #[arg(long)]
+    dmarc_policy: Option<String>,
+    /// ARC result (same words as SPF).
+    #[arg(long)]
+    arc: Option<String>,
+    /// The malware scan: `clean`, `infected NAME` or `unavailable`.
+    #[arg(long)]
+    scan: Option<String>,
+}
+
+impl SuppliedFacts {
+    fn content_facts(&self, report: &calm_content::ScoreReport) -> Result<ContentFacts> {
+        let auth = |name: &str, v: &Option<String>| -> Result<Option<AuthResult>> {
+            v.as_deref()
+                .map(|w| AuthResult::parse(w).with_context(|| format!("--{name} {w:?}: use pass, fail, softfail, neutral, none, temperror or permerror")))
+                .transpose()
+        };
+        Ok(ContentFacts {
+            spam_score: Some(report.total()),
+            gtube: Some(report.gtube),
+            scan: self
+                .scan
+                .as_deref()
+                .map(|s| {
+                    MalwareScan::parse(s).with_context(|| {
+                        format!("--scan {s:?}: use clean, infected NAME or unavailable")
+                    })
+                })
+                .transpose()?,
+            spf: auth("spf", &self.spf)?,
+            dkim: auth("dkim", &self.dkim)?,
+            dmarc: auth("dmarc", &self.dmarc)?,
+            arc: auth("arc", &self.arc)?,
+            dmarc_policy: self
+                .dmarc_policy
+                .as_deref()
+                .map(|p| {
+                    DmarcPolicy::parse(p).with_context(|| {
+                        format!("--dmarc-policy {p:?}: use none, quarantine or reject")
+                    })
+                })
+                .transpose()?,
+            spamd_unavailable: None,
+        })
+    }
+}
+
+fn explain(config: &calm_config::Config, message: &Path, supplied: &SuppliedFacts) -> Result<()> {
+    let bytes = std::fs::read(message).with_context(|| format!("reading {}", message.display()))?;
+    let rules = crate::content::load_rules(config)?;
+    let content = Content::parse(&bytes);
+    let mut report = calm_content::score(&rules, &content);
+    let bayes_file = crate::content::bayes_path(config);
+    if let Some(p) = Bayes::load(&bayes_file)?.probability(&content) {
+        report.add_bayes(&rules, p);
+    }
+    let content_facts = supplied.content_facts(&report)?;
+    println!("Content score");
+    for hit in &report.hits {
+        println!("{:>6.1}  {:24} {}", hit.points, hit.name, hit.description);
+    }
+    println!(
+        "{:>6.1}  total (tag threshold {})",
+        report.total(),
+        config.content.tag_threshold
+    );
+    let policy = crate::gate::load(config)?;
+    let mut facts = Facts::new(supplied.client, Role::Mx);
+    facts.message = Some(&bytes);
+    content_facts.apply(&mut facts);
+    let limiter = policy.new_limiter();
+    let mut session = Session::new();
+    let d = policy.evaluate(
+        Stage::Data,
+        &facts,
+        &mut session,
+        &limiter,
+        Timestamp::from_secs(0),
+    );
+    println!(
+        "\nPolicy, data stage (facts not supplied are unknown; rules needing them do not fire)"
+    );
+    for tag in &d.tags {
+        println!(
+            "{:>+6.1}  tag {} ({}:{})",
+            tag.score,
+            tag.rule.name(),
+            tag.rule.file(),
+            tag.rule.line()
+        );
+    }
+    match &d.rule {
+        Some(_) => println!("  {}", d.explain()),
+        None => println!("  no rule decided: the message is accepted"),
+    }
+    Ok(())
+}
+
 pub fn run(command: SpamCommand, config: Option<&Path>) -> Result<ExitCode> {
     let (config, _) = super::load_config(config)?;
     match command {
-        SpamCommand::Explain { message } => {
-            let bytes = std::fs::read(&message)
-                .with_context(|| format!("reading {}", message.display()))?;
-            let rules = crate::content::load_rules(&config)?;
-            let content = Content::parse(&bytes);
-            let mut report = calm_content::score(&rules, &content);
-            let bayes_file = crate::content::bayes_path(&config);
-            let bayes = if bayes_file.exists() {
-                Some(Bayes::load(&bayes_file)?)
-            } else {
-                None
-            };
-            if let Some(p) = bayes.and_then(|b| b.probability(&content)) {
-                report.add_bayes(&rules, p);
-            }
-            for hit in &report.hits {
-                println!("{:>6.1}  {:24} {}", hit.points, hit.name, hit.description);
-            }
-            println!(
-                "{:>6.1}  total (tag threshold {})",
-                report.total(),
-                config.content.tag_threshold
-            );
-        }
+        SpamCommand::Explain { message, facts } => explain(&config, &message, &facts)?,
         SpamCommand::Train { spam, paths, .. } => {
             let label = if spam { Label::Spam } else { Label::Ham };
             let file = crate::content::bayes_path(&config);
@@ -70,7 +171,7 @@ pub fn run(command: SpamCommand, config: Option<&Path>) -> Result<ExitCode> {
             }
             bayes.save(&file)?;
             println!(
-                "trained {n} messages as {label:?} into {} (the server reads it at start)",
+                "trained {n} messages as {label:?} into {} (a running server uses it from its next message)",
                 file.display()
             );
         }

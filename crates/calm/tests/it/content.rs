@@ -116,6 +116,31 @@ fn spam_explain_and_train_work_offline() {
         ok && out.contains("GTUBE") && out.contains("total"),
         "{out}{err}"
     );
+    assert!(
+        out.contains("rule gtube (built-in:default.toml:"),
+        "the policy's verdict: {out}"
+    );
+    let ham = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policy/messages/ham-minutes.eml"
+    );
+    let (ok, out, err) = calm(&["spam", "explain", ham, "--config", &cfg]);
+    assert!(ok && out.contains("no rule decided"), "{out}{err}");
+    let forged = [
+        "--dmarc",
+        "fail",
+        "--dmarc-policy",
+        "reject",
+        "--config",
+        &cfg,
+    ];
+    let (ok, out, err) = calm(&[&["spam", "explain", ham][..], &forged[..]].concat());
+    assert!(
+        ok && out.contains("rule dmarc-enforced") && out.contains("quarantined"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = calm(&["spam", "explain", ham, "--spf", "maybe"]);
+    assert!(!ok && err.contains("--spf \"maybe\""), "{err}");
     let (ok, out, err) = calm(&["spam", "train", "--spam", GTUBE_FILE, "--config", &cfg]);
     assert!(ok && out.contains("trained 1 messages"), "{out}{err}");
     assert!(setup.data().join("bayes.tokens").exists());
