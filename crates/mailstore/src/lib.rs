@@ -4,10 +4,15 @@
 //! beside the messages that delivery (`calm-maildir`) writes. It keeps the Maildir the source
 //! of truth and stays compatible with Dovecot in both directions:
 //!
-//! - UIDs and UIDVALIDITY in `dovecot-uidlist` (version 3), replaced atomically (temp file,
-//!   fsync, rename, fsync) under a `flock` lock, so delivery, several IMAP sessions and a POP3
-//!   session never lose or duplicate a UID. A deleted or corrupt index is rebuilt from the
-//!   directory with a new, larger UIDVALIDITY; it is never fatal.
+//! - UIDs and UIDVALIDITY in `dovecot-uidlist` (version 3), under a `flock` lock, so delivery,
+//!   several IMAP sessions and a POP3 session never lose or duplicate a UID. New messages are
+//!   appended to it (fsynced), as Dovecot does; other changes replace it atomically (temp file,
+//!   fsync, rename, fsync). A deleted or corrupt index is rebuilt from the directory with a
+//!   new, larger UIDVALIDITY; it is never fatal.
+//! - The sessions of one process share what they know of each mailbox's index, and every
+//!   change under the lock bumps a generation number in the lock file: a sync lists `cur/` and
+//!   reads the index only when the generation, `cur/`'s mtime or the index file changed behind
+//!   the process's back (`new/` is always listed).
 //! - Flags in the file name's info suffix `:2,DFPRST`; Dovecot keyword letters and extension
 //!   fields are carried through every rename.
 //! - Folders in the Maildir++ layout (`.Name`, `.` as hierarchy separator, modified UTF-7
@@ -39,6 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod error;
 mod filename;
 mod flags;

@@ -6,7 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use rustix::fs::{FlockOperation, flock};
@@ -24,7 +24,29 @@ pub(crate) const MAILDROP_LOCK: &str = "calm-pop3.lock";
 /// A held lock; dropping it unlocks.
 #[derive(Debug)]
 pub(crate) struct Held {
-    _file: File,
+    file: File,
+}
+
+impl Held {
+    /// The change generation kept in the index lock file (see `cache`); 0 if none yet.
+    pub(crate) fn generation(&self) -> io::Result<u64> {
+        let mut bytes = [0u8; 8];
+        match self.file.read_exact_at(&mut bytes, 0) {
+            Ok(()) => Ok(u64::from_le_bytes(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Advances the generation. A new lock file starts at a random one, so a mailbox deleted
+    /// and created again under the same name does not repeat an earlier generation.
+    pub(crate) fn bump_generation(&self) -> io::Result<()> {
+        let next = match self.generation()? {
+            0 => rand::random::<u64>() | 1,
+            g => g.wrapping_add(1).max(1),
+        };
+        self.file.write_all_at(&next.to_le_bytes(), 0)
+    }
 }
 
 fn open(path: &Path) -> Result<File, Error> {
@@ -44,7 +66,7 @@ pub(crate) fn exclusive(path: &Path) -> Result<Held, Error> {
     let file = open(path)?;
     loop {
         match flock(&file, FlockOperation::LockExclusive) {
-            Ok(()) => return Ok(Held { _file: file }),
+            Ok(()) => return Ok(Held { file }),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(Error::io(path, io::Error::from(e))),
         }
@@ -55,7 +77,7 @@ pub(crate) fn exclusive(path: &Path) -> Result<Held, Error> {
 pub(crate) fn try_exclusive(path: &Path) -> Result<Held, Error> {
     let file = open(path)?;
     match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Held { _file: file }),
+        Ok(()) => Ok(Held { file }),
         Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::InUse),
         Err(e) => Err(Error::io(path, io::Error::from(e))),
     }
@@ -106,6 +128,22 @@ mod tests {
         drop(held);
         rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
         waiter.join().unwrap();
+    }
+
+    #[test]
+    fn generation_starts_random_and_advances_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(INDEX_LOCK);
+        let held = exclusive(&path).unwrap();
+        assert_eq!(held.generation().unwrap(), 0);
+        held.bump_generation().unwrap();
+        let first = held.generation().unwrap();
+        assert_ne!(first, 0);
+        drop(held);
+        let again = exclusive(&path).unwrap();
+        assert_eq!(again.generation().unwrap(), first);
+        again.bump_generation().unwrap();
+        assert_eq!(again.generation().unwrap(), first.wrapping_add(1).max(1));
     }
 
     #[test]

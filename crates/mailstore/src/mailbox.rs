@@ -12,14 +12,18 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::cache::{self, Known, Shared, Stamp};
 use crate::error::{Error, IoContext};
 use crate::filename;
 use crate::flags::{FlagOp, Flags, Info};
-use crate::lock::{self, INDEX_LOCK, MaildropLock};
+use crate::lock::{self, Held, INDEX_LOCK, MaildropLock};
 use crate::scan;
-use crate::uidlist::{self, Loaded, Record, UidList};
+use crate::uidlist::UidList;
 
+mod index;
 mod view;
+
+use index::{index_new_files, unindex};
 
 pub use view::{Changes, Expunged, Message};
 
@@ -36,6 +40,10 @@ pub struct Mailbox {
     uid_validity: u32,
     uid_next: Uid,
     messages: Vec<Message>,
+    /// The disk's stamp when the view was built; `None` after a change by this session.
+    seen: Option<Stamp>,
+    /// What this process knows of the index (see `cache`).
+    shared: Shared,
 }
 
 impl Mailbox {
@@ -43,11 +51,13 @@ impl Mailbox {
     pub(crate) fn open(name: String, dir: PathBuf, hint: PathBuf) -> Result<Mailbox, Error> {
         let mut mailbox = Mailbox {
             name,
-            dir,
             hint,
             uid_validity: 0,
             uid_next: 1,
             messages: Vec::new(),
+            seen: None,
+            shared: cache::for_dir(&dir),
+            dir,
         };
         mailbox.sync()?;
         Ok(mailbox)
@@ -110,15 +120,24 @@ impl Mailbox {
     /// `cur/`, and returns what changed since the previous view.
     pub fn sync(&mut self) -> Result<Changes, Error> {
         let held = self.lock()?;
-        let list = scan::sync_locked(&self.dir, &self.hint)?;
+        let now = Stamp::read(&self.dir, &held)?;
+        let has_new = scan::has_new(&self.dir)?;
+        if !has_new && self.seen.as_ref() == Some(&now) {
+            return Ok(Changes::default());
+        }
+        let mut known = cache::get(&self.shared);
+        let list = self.current_list(&held, &mut known, now, has_new)?;
         let reusable = if list.uid_validity == self.uid_validity {
             self.messages.as_slice()
         } else {
             &[]
         };
-        let messages = view::build(&self.cur(), &list, reusable)?;
+        let messages = view::build(&self.cur(), list, reusable)?;
+        let (uid_validity, uid_next) = (list.uid_validity, list.next_uid);
+        self.seen = known.as_ref().map(|k| k.stamp.clone());
+        drop(known);
         drop(held);
-        let changes = if self.uid_validity != 0 && list.uid_validity != self.uid_validity {
+        let changes = if self.uid_validity != 0 && uid_validity != self.uid_validity {
             Changes {
                 uid_validity_changed: true,
                 ..Changes::default()
@@ -126,10 +145,45 @@ impl Mailbox {
         } else {
             view::diff(&self.messages, &messages)
         };
-        self.uid_validity = list.uid_validity;
-        self.uid_next = list.next_uid;
+        self.uid_validity = uid_validity;
+        self.uid_next = uid_next;
         self.messages = messages;
         Ok(changes)
+    }
+
+    /// The index with every message's current file name: what this process knows if the disk
+    /// still matches it (`now`) and nothing waits in `new/`, else a full sync.
+    fn current_list<'k>(
+        &self,
+        held: &Held,
+        known: &'k mut Option<Known>,
+        now: Stamp,
+        has_new: bool,
+    ) -> Result<&'k UidList, Error> {
+        if has_new || cache::valid(known, &now).is_none() {
+            *known = None;
+            let list = scan::sync_locked(&self.dir, &self.hint)?;
+            cache::changed(&self.dir, held, known, Some(list))?;
+        }
+        known
+            .as_ref()
+            .map(|k| &k.list)
+            .ok_or_else(|| Error::io(&self.dir, io::Error::other("index state lost")))
+    }
+
+    /// Takes the lock and what is known of the index if it still matches the disk (before
+    /// this change); the caller passes it to [`cache::changed`] when done.
+    fn lock_for_change(&self) -> Result<(Held, Option<UidList>), Error> {
+        let held = self.lock()?;
+        let now = Stamp::read(&self.dir, &held)?;
+        let known = cache::get(&self.shared).take();
+        let list = known.filter(|k| k.stamp == now).map(|k| k.list);
+        Ok((held, list))
+    }
+
+    /// Records this session's change in the shared state (see [`cache::changed`]).
+    fn changed(&self, held: &Held, list: Option<UidList>) -> Result<(), Error> {
+        cache::changed(&self.dir, held, &mut cache::get(&self.shared), list)
     }
 
     /// Changes the flags of these messages (IMAP STORE) and returns their new flags. UIDs not
@@ -142,7 +196,8 @@ impl Mailbox {
         op: FlagOp,
         flags: Flags,
     ) -> Result<Vec<(Uid, Flags)>, Error> {
-        let _held = self.lock()?;
+        let (held, mut list) = self.lock_for_change()?;
+        self.seen = None;
         let cur = self.cur();
         let mut result = Vec::with_capacity(uids.len());
         for &uid in uids {
@@ -152,17 +207,32 @@ impl Mailbox {
             let Some(msg) = self.messages.get_mut(i) else {
                 continue;
             };
-            if let Some(new_flags) = rename_flags(&self.dir, &cur, msg, op, flags)? {
+            // The known index has the current name; else the view's, unless another session
+            // renamed the file since the last sync.
+            let current = match &list {
+                Some(l) => index::current_name(l, msg),
+                None => find_unknown(&self.dir, &cur, msg)?,
+            };
+            let Some(file) = current else {
+                continue; // expunged meanwhile
+            };
+            let renamed = rename_flags(&cur, msg, file, op, flags)?;
+            // A file gone from under the known index means that index is wrong.
+            if renamed.is_none() || !list.as_mut().is_some_and(|l| index::rename(l, msg)) {
+                list = None;
+            }
+            if let Some(new_flags) = renamed {
                 result.push((uid, new_flags));
             }
         }
+        self.changed(&held, list)?;
         Ok(result)
     }
 
     /// Removes these messages from disk (IMAP EXPUNGE, POP3 UPDATE) and from the index.
     /// Returns the UIDs actually removed; the view keeps them until the next [`Mailbox::sync`].
     pub fn expunge(&self, uids: &[Uid]) -> Result<Vec<Uid>, Error> {
-        let _held = self.lock()?;
+        let (held, mut list) = self.lock_for_change()?;
         let cur = self.cur();
         let mut removed: Vec<Message> = Vec::new();
         for msg in uids.iter().filter_map(|&uid| self.get(uid)) {
@@ -183,7 +253,8 @@ impl Mailbox {
         fsync_dir(&cur)?;
         removed.sort_unstable_by_key(|m| m.uid);
         removed.dedup_by_key(|m| m.uid);
-        unindex(&self.dir, &self.hint, &removed)?;
+        unindex(&self.dir, &self.hint, &mut list, &removed)?;
+        self.changed(&held, list)?;
         Ok(removed.iter().map(|m| m.uid).collect())
     }
 
@@ -206,14 +277,15 @@ impl Mailbox {
             ..Info::default()
         };
         let file = format!("{base}:{}", info.encode());
-        let _held = self.lock()?;
+        let (held, mut list) = self.lock_for_change()?;
         let cur = self.cur();
         if let Err(e) = fs::rename(&tmp, cur.join(&file)) {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io(&tmp, e));
         }
         fsync_dir(&cur)?;
-        let uids = index_new_files(&self.dir, &self.hint, vec![file])?;
+        let uids = index_new_files(&self.dir, &self.hint, &mut list, vec![file])?;
+        self.changed(&held, list)?;
         uids.first()
             .copied()
             .ok_or_else(|| Error::io(&cur, io::Error::other("appended message vanished")))
@@ -230,7 +302,7 @@ impl Mailbox {
                 sources.push((msg, path));
             }
         }
-        let _held = dest.lock()?;
+        let (held, mut list) = dest.lock_for_change()?;
         let dest_cur = dest.cur();
         let mut copied = Vec::new();
         let mut files = Vec::new();
@@ -243,7 +315,8 @@ impl Mailbox {
             }
         }
         fsync_dir(&dest_cur)?;
-        let new_uids = index_new_files(&dest.dir, &dest.hint, files)?;
+        let new_uids = index_new_files(&dest.dir, &dest.hint, &mut list, files)?;
+        dest.changed(&held, list)?;
         Ok(copied.into_iter().zip(new_uids).collect())
     }
 
@@ -315,29 +388,34 @@ impl Mailbox {
         if path.exists() {
             return Ok(Some(path));
         }
-        let _held = self.lock()?;
-        Ok(scan::find_current(&self.dir, msg.base())?.map(|f| self.cur().join(f)))
+        let held = self.lock()?;
+        let now = Stamp::read(&self.dir, &held)?;
+        let current = match cache::valid(&mut cache::get(&self.shared), &now) {
+            Some(list) => index::current_name(list, msg),
+            None => scan::find_current(&self.dir, msg.base())?,
+        };
+        Ok(current.map(|f| self.cur().join(f)))
     }
 }
 
-/// Renames one message's file to carry its new flags; `None` if the message is gone.
+/// The current name of a message in `cur/` without a known index: the view's name if it
+/// exists, else a directory scan (the caller holds the lock); `None` if it is gone.
+fn find_unknown(dir: &Path, cur: &Path, msg: &Message) -> Result<Option<String>, Error> {
+    if cur.join(&msg.file).exists() {
+        return Ok(Some(msg.file.clone()));
+    }
+    scan::find_current(dir, msg.base())
+}
+
+/// Renames one message's file, now named `file`, to carry its new flags; `None` if it is gone.
 fn rename_flags(
-    dir: &Path,
     cur: &Path,
     msg: &mut Message,
+    file: String,
     op: FlagOp,
     flags: Flags,
 ) -> Result<Option<Flags>, Error> {
-    // The view's name is right unless another session renamed the file since the last sync.
-    let (mut file, mut info) = (msg.file.clone(), msg.info.clone());
-    if !cur.join(&file).exists() {
-        let Some(found) = scan::find_current(dir, msg.base())? else {
-            return Ok(None);
-        };
-        info = Info::parse(filename::split(&found).1);
-        file = found;
-    }
-    let mut new_info = info;
+    let mut new_info = Info::parse(filename::split(&file).1);
     new_info.flags = new_info.flags.apply(op, flags);
     let new_file = format!("{}:{}", msg.base(), new_info.encode());
     if new_file != file {
@@ -351,71 +429,6 @@ fn rename_flags(
     msg.info = new_info;
     msg.file = new_file;
     Ok(Some(msg.flags))
-}
-
-/// Gives UIDs to files just placed in `cur/` (the caller holds the lock). Appends records to
-/// a valid index; a missing or corrupt one is rebuilt by a full sync instead.
-fn index_new_files(dir: &Path, hint: &Path, files: Vec<String>) -> Result<Vec<Uid>, Error> {
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut list = match uidlist::load(dir)? {
-        Loaded::Valid(list) if list.next_uid.checked_add(files.len() as u32).is_some() => list,
-        _ => return uids_after_full_sync(dir, hint, &files),
-    };
-    let first = list.next_uid;
-    let records: Vec<Record> = (first..)
-        .zip(files)
-        .map(|(uid, file)| Record {
-            uid,
-            ext: Vec::new(), // the name carries `,W=`
-            file,
-        })
-        .collect();
-    let uids = records.iter().map(|r| r.uid).collect();
-    // Appending a few lines beats rewriting an index of thousands; a torn file is rewritten.
-    if !uidlist::append(dir, &records)? {
-        list.next_uid = first + records.len() as u32;
-        list.records.extend(records);
-        uidlist::store(dir, &list)?;
-    }
-    Ok(uids)
-}
-
-/// Drops the index records of expunged messages (the caller holds the lock), so a file
-/// later restored under the same name is a new message. A missing or corrupt index is
-/// rebuilt by a full sync instead.
-fn unindex(dir: &Path, hint: &Path, removed: &[Message]) -> Result<(), Error> {
-    if removed.is_empty() {
-        return Ok(());
-    }
-    let Loaded::Valid(mut list) = uidlist::load(dir)? else {
-        return scan::sync_locked(dir, hint).map(drop);
-    };
-    let before = list.records.len();
-    list.records.retain(|r| {
-        let gone = removed.binary_search_by_key(&r.uid, |m| m.uid).ok();
-        gone.and_then(|i| removed.get(i))
-            .is_none_or(|m| m.base() != r.base())
-    });
-    if list.records.len() != before {
-        uidlist::store(dir, &list)?;
-    }
-    Ok(())
-}
-
-fn uids_after_full_sync(dir: &Path, hint: &Path, files: &[String]) -> Result<Vec<Uid>, Error> {
-    let list: UidList = scan::sync_locked(dir, hint)?;
-    Ok(files
-        .iter()
-        .filter_map(|f| {
-            let base = filename::split(f).0;
-            list.records
-                .iter()
-                .find(|r| r.base() == base)
-                .map(|r| r.uid)
-        })
-        .collect())
 }
 
 /// Creates `path` (which must not exist), writes `data`, sets the mtime, fsyncs.

@@ -135,6 +135,11 @@ pub(crate) fn message_names(dir: &Path) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
+/// True if `new/` holds a message (delivered since the last sync).
+pub(crate) fn has_new(dir: &Path) -> Result<bool, Error> {
+    Ok(!unsorted_names(&dir.join("new"))?.is_empty())
+}
+
 /// The message file names in a directory, in directory order.
 fn unsorted_names(dir: &Path) -> Result<Vec<String>, Error> {
     let entries = match fs::read_dir(dir) {

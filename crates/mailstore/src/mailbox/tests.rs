@@ -1,7 +1,8 @@
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
 use crate::Store;
+use crate::uidlist;
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -163,9 +164,43 @@ fn append_extends_the_index_and_expunge_drops_records_for_good() {
     assert_eq!(inbox.sync().unwrap().expunged.len(), 2);
     // A file restored under its old name is a new message: its record went with it.
     fs::rename(f.store.root().join("saved"), cur.join(&kept)).unwrap();
+    // Done by hand, not by calm: seen by cur/'s mtime, which a change within the same clock
+    // tick as calm's last one would not move (see `cache`), so move it on as a later one would.
+    let later = SystemTime::now() + Duration::from_secs(2);
+    fs::File::open(&cur).unwrap().set_modified(later).unwrap();
     assert_eq!(inbox.sync().unwrap().new, [4]);
     assert_eq!(uids(&inbox), [2, 4]);
     assert_eq!(inbox.append(b"c", Flags::EMPTY, None).unwrap(), 5);
+}
+
+#[test]
+fn sessions_of_one_process_share_the_index_instead_of_rescanning() {
+    let f = fixture();
+    for n in 1..=3 {
+        f.deliver(&format!("{n}.m.h"), b"x");
+    }
+    let mut a = f.inbox();
+    let mut b = f.inbox();
+    b.set_flags(&[1], FlagOp::Add, Flags::SEEN).unwrap();
+    b.expunge(&[3]).unwrap();
+    let uid = b.append(b"new", Flags::EMPTY, None).unwrap();
+    // A file put into cur/ by hand, with cur/'s mtime put back: invisible to the stamp, so
+    // a's sync, which takes b's changes from the shared index, does not list cur/.
+    let cur = f.store.root().join("cur");
+    let stamp = fs::metadata(&cur).unwrap().modified().unwrap();
+    fs::write(cur.join("9.stray.h:2,"), b"x").unwrap();
+    fs::File::open(&cur).unwrap().set_modified(stamp).unwrap();
+    let changes = a.sync().unwrap();
+    assert_eq!(changes.flags, [1]);
+    assert_eq!(changes.expunged, [Expunged { seq: 3, uid: 3 }]);
+    assert_eq!(changes.new, [uid]);
+    // b's flag change renamed the file: a finds it under its new name.
+    assert_eq!(a.read(1).unwrap(), b"x");
+    // A later mtime, as any change in a later clock tick leaves, makes the next sync look.
+    let later = SystemTime::now() + Duration::from_secs(2);
+    fs::File::open(&cur).unwrap().set_modified(later).unwrap();
+    assert_eq!(a.sync().unwrap().new, [uid + 1]);
+    assert_eq!(a.get(uid + 1).unwrap().file_name(), "9.stray.h:2,");
 }
 
 #[test]
