@@ -17,7 +17,7 @@ use calm_smtp_server::{
 };
 
 use crate::accounts::LiveDirectory;
-use crate::content::ContentPipeline;
+use crate::content::{ContentPipeline, MessageEnvelope};
 use crate::gate::Gate;
 use crate::outbound::{Cutover, RouteTable};
 use crate::reports::{ReportRcpt, SpamReports};
@@ -269,16 +269,18 @@ impl Backend for CalmBackend {
             .address()
             .map(|a| a.to_string())
             .unwrap_or_default();
+        let recipient = match &keys[..] {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        let envelope = MessageEnvelope {
+            client: s.client.ip(),
+            helo: s.helo.as_deref().unwrap_or(""),
+            mail_from: &sender,
+            recipient,
+        };
         let analysis = match &self.content {
-            Some(c) => Some(
-                c.analyse(
-                    s.client.ip(),
-                    s.helo.as_deref().unwrap_or(""),
-                    &sender,
-                    &msg.data,
-                )
-                .await,
-            ),
+            Some(c) => Some(c.analyse(&envelope, &msg.data).await),
             None => None,
         };
         let result = self

@@ -10,10 +10,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use calm_config::Config;
 use calm_content::{
-    Authenticator, Bayes, Content, Endpoint, Rules, ScanResult, Scanner, ScoreReport, Spamd,
-    SpamdResult,
+    Authenticator, Content, Endpoint, Rules, ScanResult, Scanner, ScoreReport, Spamd, SpamdResult,
 };
 use calm_policy::{AuthResult, ContentFacts, DmarcPolicy, MalwareScan};
+
+use crate::bayes::Classifiers;
 
 /// The built-in content rules (`policy/content.toml`).
 pub const DEFAULT_RULES: &str = include_str!("../../../policy/content.toml");
@@ -22,12 +23,20 @@ pub const DEFAULT_RULES: &str = include_str!("../../../policy/content.toml");
 pub struct ContentPipeline {
     rules: Rules,
     /// Trained from `calm spam train` and from users' reports (IMAP moves, forwards).
-    bayes: std::sync::Mutex<BayesState>,
-    bayes_file: PathBuf,
+    bayes: Classifiers,
     scanner: Option<Scanner>,
     spamd: Option<Spamd>,
     auth: Option<Authenticator>,
     tag_threshold: f64,
+}
+
+/// What the SMTP session says about a message.
+pub struct MessageEnvelope<'a> {
+    pub client: std::net::IpAddr,
+    pub helo: &'a str,
+    pub mail_from: &'a str,
+    /// The one recipient, when there is exactly one: its own classifier may score it.
+    pub recipient: Option<&'a str>,
 }
 
 /// What the pipeline found in one message.
@@ -82,9 +91,10 @@ impl ContentPipeline {
             return Ok(None);
         }
         let rules = load_rules(config)?;
-        let bayes_file = bayes_path(config);
-        let mut bayes = BayesState::default();
-        bayes.refresh(&bayes_file)?;
+        let user_dir = c
+            .per_user_bayes
+            .then(|| config.server.data_dir.join("bayes"));
+        let bayes = Classifiers::load(bayes_path(config), user_dir)?;
         let scanner = match &c.clamd {
             Some(text) => Some(
                 Scanner::new(endpoint("clamd", text)?)
@@ -105,8 +115,7 @@ impl ContentPipeline {
         };
         Ok(Some(ContentPipeline {
             rules,
-            bayes: std::sync::Mutex::new(bayes),
-            bayes_file,
+            bayes,
             scanner,
             spamd,
             auth,
@@ -116,29 +125,16 @@ impl ContentPipeline {
 
     /// Looks at one message. clamd, spamd and the DNS look-ups are round trips to other
     /// servers: they overlap.
-    pub async fn analyse(
-        &self,
-        client: std::net::IpAddr,
-        helo: &str,
-        mail_from: &str,
-        message: &[u8],
-    ) -> Analysis {
+    pub async fn analyse(&self, envelope: &MessageEnvelope<'_>, message: &[u8]) -> Analysis {
         let content = Content::parse(message);
         let mut report = calm_content::score(&self.rules, &content);
-        let probability = {
-            let mut bayes = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
-            // Training by `calm spam train` shows without a restart; a file that does not
-            // load (being replaced, damaged) leaves the last good copy in use.
-            let _ = bayes.refresh(&self.bayes_file);
-            bayes.bayes.as_ref().and_then(|b| b.probability(&content))
-        };
-        if let Some(p) = probability {
+        if let Some((p, _)) = self.bayes.probability(&content, envelope.recipient) {
             report.add_bayes(&self.rules, p);
         }
         let session = calm_content::Session {
-            client,
-            helo,
-            mail_from,
+            client: envelope.client,
+            helo: envelope.helo,
+            mail_from: envelope.mail_from,
         };
         let (scan, spamd, auth) = tokio::join!(
             async { Some(self.scanner.as_ref()?.scan(message).await) },
@@ -210,47 +206,10 @@ fn authenticator(config: &Config) -> Result<Authenticator> {
 }
 
 impl ContentPipeline {
-    /// Trains the classifier with one message and saves the token file (atomically). The
-    /// file is read again first if it changed (`calm spam train` ran), so neither side's
-    /// training overwrites the other's.
-    pub fn learn(&self, label: calm_content::Label, message: &[u8]) -> Result<()> {
-        let content = Content::parse(message);
-        let mut state = self.bayes.lock().unwrap_or_else(|e| e.into_inner());
-        state.refresh(&self.bayes_file)?;
-        let b = state.bayes.get_or_insert_with(Bayes::new);
-        b.train(label, &content);
-        b.save(&self.bayes_file)
-            .with_context(|| format!("saving {}", self.bayes_file.display()))?;
-        state.modified = modified(&self.bayes_file);
-        Ok(())
+    /// Trains the classifiers with one user's report (see [`Classifiers::learn`]).
+    pub fn learn(&self, label: calm_content::Label, message: &[u8], user: &str) -> Result<()> {
+        self.bayes.learn(label, message, Some(user))
     }
-}
-
-/// The classifier as last read from its file, and that file's modification time.
-#[derive(Default)]
-struct BayesState {
-    bayes: Option<Bayes>,
-    modified: Option<std::time::SystemTime>,
-}
-
-impl BayesState {
-    /// Reads the token file again when its modification time differs from the last read.
-    fn refresh(&mut self, path: &Path) -> Result<()> {
-        let now = modified(path);
-        if now == self.modified {
-            return Ok(());
-        }
-        self.bayes = match now {
-            Some(_) => Some(Bayes::load(path)?),
-            None => None,
-        };
-        self.modified = now;
-        Ok(())
-    }
-}
-
-fn modified(path: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The rule most to blame for a message's spam verdict, from the headers calm added when it

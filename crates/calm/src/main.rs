@@ -6,6 +6,7 @@
 
 mod accounts;
 mod backend;
+mod bayes;
 mod cli;
 mod content;
 mod control;

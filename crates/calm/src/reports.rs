@@ -90,8 +90,12 @@ impl SpamReports {
         for label in labels.iter().copied() {
             let learner = self.learner.clone();
             let bytes = original.clone();
+            let user_for_training = user.clone();
             let trained = tokio::task::spawn_blocking(move || match learner {
-                Some(l) => l.learn(label, &bytes).err().map(|e| format!("{e:#}")),
+                Some(l) => l
+                    .learn(label, &bytes, &user_for_training)
+                    .err()
+                    .map(|e| format!("{e:#}")),
                 None => Some("content filtering is off: nothing was trained".to_string()),
             })
             .await

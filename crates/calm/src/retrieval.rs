@@ -42,7 +42,10 @@ impl MailboxBackend {
                 let Ok(bytes) = std::fs::read(&path) else {
                     continue;
                 };
-                let trained = learner.learn(label, &bytes).err().map(|e| e.to_string());
+                let trained = learner
+                    .learn(label, &bytes, &user)
+                    .err()
+                    .map(|e| e.to_string());
                 let (event, cause) = match label {
                     calm_content::Label::Ham => {
                         ("false_positive", crate::content::root_cause(&bytes))

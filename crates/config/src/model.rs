@@ -509,6 +509,11 @@ pub struct ContentFilter {
     pub clamd: Option<String>,
     /// Seconds to wait for clamd.
     pub clamd_timeout_secs: u64,
+    /// Keep a Bayesian classifier per user as well, under `<data_dir>/bayes/`, trained by
+    /// that user's reports (moves into and out of Junk, forwards to the report addresses). A
+    /// message with a single recipient is scored by that user's classifier once it has enough
+    /// training, else by the installation's (which every report trains too).
+    pub per_user_bayes: bool,
     /// SpamAssassin's spamd, as an extra score source: `"tcp:127.0.0.1:783"` or
     /// `"unix:/run/spamd.sock"`. Unset means none. Its score is added to the content score as
     /// one line (`SPAMD`, naming the SpamAssassin rules that hit); messages over 512 KiB are
@@ -547,6 +552,7 @@ impl Default for ContentFilter {
             bayes_file: None,
             clamd: None,
             clamd_timeout_secs: 30,
+            per_user_bayes: false,
             spamd: None,
             spamd_timeout_secs: 30,
             authenticate: true,

@@ -528,3 +528,48 @@ fn training_with_the_cli_reaches_the_running_server_without_a_restart() {
         "the classifier trained a moment ago scored it: {text}"
     );
 }
+
+#[test]
+fn a_users_own_classifier_scores_mail_to_that_user_only() {
+    let setup = Setup::build("127.0.0.2/32", "", "[content]\nper_user_bayes = true\n");
+    let cfg = setup.config();
+    let (ok, out, err) = calm(&[
+        "user",
+        "add",
+        "ann@example.test",
+        "--password",
+        "pw",
+        "--config",
+        &cfg,
+    ]);
+    assert!(ok, "{out}{err}");
+    // Bob's own classifier, as his reports would have trained it; the installation's is
+    // untrained, so only mail to Bob can get a Bayes line.
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../content/tests/corpus");
+    let mut bayes = calm_content::Bayes::new();
+    for (label, dir) in [
+        (calm_content::Label::Spam, "spam"),
+        (calm_content::Label::Ham, "ham"),
+    ] {
+        for entry in std::fs::read_dir(format!("{corpus}/{dir}")).unwrap() {
+            let raw = std::fs::read(entry.unwrap().path()).unwrap();
+            bayes.train(label, &calm_content::Content::parse(&raw));
+        }
+    }
+    let file = setup.data().join("bayes/example.test/bob.tokens");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    bayes.save(&file).unwrap();
+
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    let spam = std::fs::read_to_string(format!("{corpus}/spam/00.eml")).unwrap();
+    let spam = spam.replace("\r\n", "\n").replace('\n', "\r\n");
+    for rcpt in ["bob@example.test", "ann@example.test"] {
+        c.send_mail("a@example.org", &[rcpt], &spam).unwrap();
+    }
+    let bob = std::fs::read_to_string(&setup.wait_for_mail("bob@example.test", 1)[0]).unwrap();
+    let ann = std::fs::read_to_string(&setup.wait_for_mail("ann@example.test", 1)[0]).unwrap();
+    assert!(bob.contains(" BAYES_9"), "{bob}");
+    assert!(!ann.contains(" BAYES_"), "{ann}");
+}
