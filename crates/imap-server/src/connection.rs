@@ -56,6 +56,36 @@ pub(crate) struct Connection<B> {
     idling: Option<String>,
     errors: u32,
     auth_failures: u32,
+    /// A literal was just invited with `+`: acknowledge its bytes at once (see [`Socket`]).
+    literal_invited: bool,
+}
+
+/// A stream over a TCP socket, for socket options.
+///
+/// A client that writes a literal and then its closing CRLF separately (Python's imaplib) has
+/// the CRLF held back by Nagle's algorithm until the literal is acknowledged, and Linux delays
+/// that ACK (up to 40 ms) hoping to send it with a reply, which cannot come before the CRLF:
+/// every APPEND took 40 ms more. So after inviting a literal the server asks for quick ACKs.
+pub(crate) trait Socket: AsyncRead + AsyncWrite + Unpin {
+    /// The TCP socket underneath.
+    fn tcp(&self) -> &TcpStream;
+
+    /// Acknowledge incoming data at once for a while (`TCP_QUICKACK`); best effort.
+    fn quick_ack(&self) {
+        let _ = rustix::net::sockopt::set_tcp_quickack(self.tcp(), true);
+    }
+}
+
+impl Socket for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Socket for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
 }
 
 impl<B: Backend> Connection<B> {
@@ -80,6 +110,7 @@ impl<B: Backend> Connection<B> {
             idling: None,
             errors: 0,
             auth_failures: 0,
+            literal_invited: false,
         };
         conn.event(ImapEvent::Connect {
             listener: listener.to_owned(),
@@ -173,10 +204,7 @@ impl<B: Backend> Connection<B> {
     }
 
     /// Reads, frames and answers until the connection ends or STARTTLS is accepted.
-    async fn converse<S>(&mut self, stream: &mut S, mut out: Vec<u8>) -> Exit
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    async fn converse<S: Socket>(&mut self, stream: &mut S, mut out: Vec<u8>) -> Exit {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             while let Some(frame) = self.framer.next_frame() {
@@ -216,6 +244,9 @@ impl<B: Backend> Connection<B> {
             }
             if let Err(reason) = self.flush(stream, &mut out).await {
                 return Exit::Closed(reason);
+            }
+            if std::mem::take(&mut self.literal_invited) {
+                stream.quick_ack();
             }
             match self.read(stream, &mut buf, &mut out).await {
                 Ok(()) => {}
@@ -302,7 +333,10 @@ impl<B: Backend> Connection<B> {
 
     async fn on_frame(&mut self, frame: Frame, out: &mut Vec<u8>) -> Flow {
         match frame {
-            Frame::Continue => out.extend_from_slice(b"+ Ready for literal data\r\n"),
+            Frame::Continue => {
+                out.extend_from_slice(b"+ Ready for literal data\r\n");
+                self.literal_invited = true;
+            }
             Frame::LineTooLong => {
                 self.errors += 1;
                 out.extend_from_slice(b"* BAD Line too long\r\n");
