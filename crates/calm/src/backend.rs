@@ -278,6 +278,7 @@ impl Backend for CalmBackend {
             helo: s.helo.as_deref().unwrap_or(""),
             mail_from: &sender,
             recipient,
+            authenticated: s.auth_user.is_some(),
         };
         let analysis = match &self.content {
             Some(c) => Some(c.analyse(&envelope, &msg.data).await),

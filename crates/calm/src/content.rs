@@ -37,6 +37,10 @@ pub struct MessageEnvelope<'a> {
     pub mail_from: &'a str,
     /// The one recipient, when there is exactly one: its own classifier may score it.
     pub recipient: Option<&'a str>,
+    /// The client logged in (submission): SPF, DKIM and DMARC judge mail arriving from other
+    /// servers, so they are not checked (as OpenDMARC's `IgnoreAuthenticatedClients`); the
+    /// message is signed after this stage anyway.
+    pub authenticated: bool,
 }
 
 /// What the pipeline found in one message.
@@ -139,7 +143,12 @@ impl ContentPipeline {
         let (scan, spamd, auth) = tokio::join!(
             async { Some(self.scanner.as_ref()?.scan(message).await) },
             async { Some(self.spamd.as_ref()?.check(message).await) },
-            async { Some(self.auth.as_ref()?.verify(session, message).await) },
+            async {
+                match envelope.authenticated {
+                    true => None,
+                    false => Some(self.auth.as_ref()?.verify(session, message).await),
+                }
+            },
         );
         let mut facts = ContentFacts {
             scan: scan.map(|result| match result {

@@ -573,3 +573,111 @@ fn a_users_own_classifier_scores_mail_to_that_user_only() {
     assert!(bob.contains(" BAYES_9"), "{bob}");
     assert!(!ann.contains(" BAYES_"), "{ann}");
 }
+
+/// The owner name and the TXT value of `calm dkim keygen`'s zone line.
+fn published_key(keygen_output: &str) -> (String, String) {
+    let line = keygen_output
+        .lines()
+        .find(|l| l.contains("._domainkey."))
+        .expect("zone line printed");
+    let owner = line
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('.');
+    let value: String = line.split('"').skip(1).step_by(2).collect();
+    (owner.to_string(), value)
+}
+
+#[test]
+fn mail_signed_by_calm_passes_dkim_and_dmarc_and_a_forgery_is_quarantined() {
+    let setup = Setup::new();
+    let cfg = setup.config();
+    let (ok, out, err) = calm(&["dkim", "keygen", "example.test", "--config", &cfg]);
+    assert!(ok, "{out}{err}");
+    let (owner, key) = published_key(&out);
+    // The sending domain's DNS, as its owner would publish it: the key made a moment ago, an
+    // SPF record that does not list this host (so DMARC rests on DKIM alone, as for mail
+    // forwarded by a third party), DMARC asking receivers to reject failures.
+    let zone = crate::harness::served("example.test")
+        .txt(&owner, &key)
+        .txt("example.test", "v=spf1 ip4:192.0.2.1 -all")
+        .txt("_dmarc.example.test", "v=DMARC1; p=reject");
+    // `test` itself exists, so the DMARC tree walk's `_dmarc.test` is a plain NXDOMAIN.
+    let dns = crate::harness::dns_with(vec![
+        crate::harness::served("example.org"),
+        zone,
+        calm_dns::test_server::Zone::new("test"),
+    ]);
+    setup.use_dns(dns);
+    let _server = setup.start();
+
+    // Submitted by bob with Python's smtplib: calm signs it (DKIM-Signature, d=example.test).
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/smtplib_send.py");
+    let sent = std::process::Command::new("python3")
+        .args([
+            script,
+            "--port",
+            &setup.submissions().to_string(),
+            "--mode",
+            "ssl",
+        ])
+        .args(["--from", "bob@example.test", "--to", "bob@example.test"])
+        .args(["--user", "bob@example.test", "--password", "secret"])
+        .args(["--subject", "The quarterly figures are in."])
+        .output()
+        .unwrap();
+    assert!(sent.status.success(), "{sent:?}");
+    let signed = std::fs::read_to_string(&setup.wait_for_mail("bob@example.test", 1)[0]).unwrap();
+    assert!(
+        signed.contains("DKIM-Signature: ") && signed.contains("d=example.test"),
+        "{signed}"
+    );
+    // A logged-in user's mail is not judged by SPF/DKIM/DMARC (those are for other servers').
+    assert!(!signed.contains("Authentication-Results:"), "{signed}");
+    // The same message arriving from outside (as at another server): calm verifies it.
+    let received = signed
+        .split_once("Delivered-To: bob@example.test\r\n")
+        .unwrap()
+        .1;
+    // The harness's client sends DATA as given: stuff the leading dots (RFC 5321 §4.5.2).
+    let received = &received.replace("\r\n.", "\r\n..");
+    let (mut mx, _) = Smtp::connect(setup.mx());
+    mx.cmd("EHLO mx.example.test");
+    mx.send_mail("bob@example.test", &["bob@example.test"], received)
+        .unwrap();
+    let forged = received.replace("Hello from Python smtplib.", "Pay the invoice today.");
+    mx.send_mail("bob@example.test", &["bob@example.test"], &forged)
+        .unwrap();
+    let files = setup.wait_for_mail("bob@example.test", 2);
+    let verified = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .find(|t| t.contains("Authentication-Results:"))
+        .expect("the copy that came in over MX");
+    let newest = verified.split("Authentication-Results:").nth(1).unwrap();
+    let newest = newest
+        .split("\r\n")
+        .take_while(|l| !l.is_empty())
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for part in ["dkim=pass", "spf=fail", "dmarc=pass"] {
+        assert!(newest.contains(part), "{part}: {newest}");
+    }
+    // The forgery broke the signature; DMARC fails under p=reject: quarantined, not delivered.
+    let events = setup.wait_for_event("quarantined");
+    assert!(
+        events.iter().any(|e| e["event"] == "quarantined"
+            && e["rule"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("dmarc-enforced"))),
+        "{events:?}"
+    );
+    assert_eq!(setup.mailbox_files("bob@example.test").len(), 2);
+    assert!(!setup.mailbox_files("bob@example.test").iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .contains("Pay the invoice")
+    }));
+}

@@ -18,30 +18,34 @@ pub fn calm_bin() -> &'static str {
 /// `example.org` and `example.test` resolve to 127.0.0.1; names under `nx.example` do not exist.
 pub fn test_dns() -> SocketAddr {
     static DNS: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
-    *DNS.get_or_init(|| {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let server = TestDnsServer::start(test_zones()).await.unwrap();
-                tx.send(server.addr()).unwrap();
-                std::future::pending::<()>().await;
-            });
+    *DNS.get_or_init(|| dns_with(test_zones()))
+}
+
+/// Another test DNS server (for the rest of the test process) with these zones.
+pub fn dns_with(zones: Vec<Zone>) -> SocketAddr {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = TestDnsServer::start(zones).await.unwrap();
+            tx.send(server.addr()).unwrap();
+            std::future::pending::<()>().await;
         });
-        rx.recv().unwrap()
-    })
+    });
+    rx.recv().unwrap()
+}
+
+/// A zone for `d` with an MX at `mx.d` on 127.0.0.1.
+pub fn served(d: &str) -> Zone {
+    Zone::new(d)
+        .mx(d, 10, &format!("mx.{d}"))
+        .a(&format!("mx.{d}"), "127.0.0.1".parse().unwrap())
 }
 
 fn test_zones() -> Vec<Zone> {
-    let local = "127.0.0.1".parse().unwrap();
-    let served = |d: &str| {
-        Zone::new(d)
-            .mx(d, 10, &format!("mx.{d}"))
-            .a(&format!("mx.{d}"), local)
-    };
     // A DNS block list that lists 127.0.0.1 (RFC 5782 §5: 127.0.0.2 is "listed").
     let list = Zone::new("bl.example").a("1.0.0.127.bl.example", "127.0.0.2".parse().unwrap());
     vec![
@@ -164,6 +168,15 @@ dns_timeout_secs = 1
         ]);
         assert!(ok, "user add failed: {out} {err}");
         setup
+    }
+
+    /// Points the configuration at another DNS server (see [`dns_with`]).
+    pub fn use_dns(&self, dns: SocketAddr) {
+        let path = self.config();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let old = format!("resolver = \"{}\"", test_dns());
+        assert!(text.contains(&old));
+        std::fs::write(&path, text.replace(&old, &format!("resolver = \"{dns}\""))).unwrap();
     }
 
     pub fn config(&self) -> String {
