@@ -1,6 +1,7 @@
 //! SEARCH (RFC 3501 §6.4.4): every key, evaluated message by message; the file is read only
 //! for keys that look inside it.
 
+use std::io::{ErrorKind, Read};
 use std::time::SystemTime;
 
 use calm_imap_proto::{DateCmp, Flag, SearchKey, SearchReturn, message};
@@ -18,6 +19,8 @@ struct Candidate<'a> {
     largest_uid: u32,
     saved: &'a [Uid],
     data: Option<Vec<u8>>,
+    /// The start of the file, through the end of the header at least.
+    head: Option<Vec<u8>>,
 }
 
 impl Candidate<'_> {
@@ -26,6 +29,42 @@ impl Candidate<'_> {
             self.data = Some(self.mailbox.read(self.msg.uid).unwrap_or_default());
         }
         self.data.as_deref().unwrap_or_default()
+    }
+
+    /// The message or, unless it is loaded already, only its start through the header: a
+    /// header key need not read a large message whole.
+    fn head(&mut self) -> &[u8] {
+        if self.data.is_none() && self.head.is_none() {
+            self.head = Some(read_head(self.mailbox, self.msg.uid));
+        }
+        self.data
+            .as_deref()
+            .or(self.head.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// Reads a message up to the chunk holding its first empty line (or whole); empty if it
+/// cannot be read, as [`Candidate::data`] is.
+fn read_head(mailbox: &Mailbox, uid: Uid) -> Vec<u8> {
+    let Ok(mut file) = mailbox.open_message(uid) else {
+        return Vec::new();
+    };
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => return head,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return Vec::new(),
+        };
+        let from = head.len().saturating_sub(2);
+        head.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        let tail = head.get(from..).unwrap_or_default();
+        if tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n") {
+            return head;
+        }
     }
 }
 
@@ -46,6 +85,7 @@ pub(super) fn search(mailbox: &Mailbox, key: &SearchKey, saved: &[Uid]) -> Vec<(
             largest_uid,
             saved,
             data: None,
+            head: None,
         };
         if matches(&mut c, key) {
             hits.push((seq, msg.uid));
@@ -136,7 +176,7 @@ fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
             let wanted = to_flags(std::slice::from_ref(flag));
             !wanted.is_empty() && c.msg.flags.contains(wanted)
         }
-        SearchKey::Header(name, needle) => header_matches(c.data(), name, needle),
+        SearchKey::Header(name, needle) => header_matches(c.head(), name, needle),
         SearchKey::Body(needle) => {
             let (_, body) = message::split(c.data());
             message::contains_ci(body, needle.as_bytes()) || decoded_text_contains(c.data(), needle)
@@ -149,7 +189,7 @@ fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
         }
         SearchKey::Date { cmp, day, sent } => {
             let Some(msg_day) = (if *sent {
-                sent_day(c.data())
+                sent_day(c.head())
             } else {
                 internal_day(c.msg)
             }) else {
@@ -184,6 +224,10 @@ fn header_matches(data: &[u8], name: &str, needle: &str) -> bool {
         .any(|v| message::contains_ci(v.as_bytes(), needle.as_bytes()))
     {
         return true;
+    }
+    // Only RFC 2047 encoded words decode to other text than the raw value.
+    if !values.iter().any(|v| v.contains("=?")) {
+        return false;
     }
     let Some(parsed) = MessageParser::default().parse_headers(header) else {
         return false;

@@ -387,3 +387,30 @@ async fn search_looks_through_transfer_encodings() {
     let r = c.command("f SEARCH BODY nowhere").await;
     assert_eq!(r[0], "* SEARCH");
 }
+
+#[tokio::test]
+async fn header_keys_find_fields_past_a_long_header_and_ignore_the_body() {
+    let server = start().await;
+    // The header runs past the first 8 KiB read; the body is large.
+    let big = format!(
+        "Subject: big one\r\nDate: Tue, 3 Mar 2020 10:00:00 +0000\r\nX-Long: {}\r\n\
+         X-Late: found\r\n\r\n{}",
+        "a".repeat(9000),
+        "body line\r\n".repeat(2000)
+    );
+    let lf = b"Subject: lf only\nDate: Wed, 4 Mar 2020 10:00:00 +0000\nX-Late: also\n\n\
+               X-Late: found in the body\n";
+    server.deliver("bob@example.test", &[big.as_bytes(), lf]);
+    let mut c = server.bob().await;
+    c.command("a SELECT INBOX").await;
+    let r = c.command("b SEARCH HEADER X-Late found").await;
+    assert_eq!(r[0], "* SEARCH 1", "{r:?}");
+    let r = c.command("c SEARCH HEADER X-Late \"\"").await;
+    assert_eq!(r[0], "* SEARCH 1 2", "{r:?}");
+    let r = c.command("d SEARCH SENTON 4-Mar-2020").await;
+    assert_eq!(r[0], "* SEARCH 2", "{r:?}");
+    let r = c.command("e SEARCH SENTBEFORE 4-Mar-2020").await;
+    assert_eq!(r[0], "* SEARCH 1", "{r:?}");
+    let r = c.command("f SEARCH BODY \"found in\"").await;
+    assert_eq!(r[0], "* SEARCH 2", "{r:?}");
+}
