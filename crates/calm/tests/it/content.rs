@@ -213,16 +213,7 @@ fn clamd_down_fails_open_by_default_and_closed_by_rule() {
         "[content]\nclamd = \"tcp:127.0.0.1:9\"\nclamd_timeout_secs = 2\n",
     );
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx());
-    c.cmd("EHLO client.example.org");
-    c.send_mail(
-        "a@example.org",
-        &["bob@example.test"],
-        "Subject: s\r\n\r\nx\r\n",
-    )
-    .unwrap();
-    let files = setup.wait_for_mail("bob@example.test", 1);
-    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let text = setup.deliver_to_bob("Subject: s\r\n\r\nx\r\n");
     assert!(
         text.contains("X-Calm-Virus-Scan: not scanned, scanner unavailable"),
         "fail-open tags: {text}"
@@ -457,16 +448,8 @@ fn spamd_adds_its_score_and_fails_open_when_down() {
         &format!("[content]\nspamd = \"tcp:{}\"\n", spamd.tcp()),
     );
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx());
-    c.cmd("EHLO client.example.org");
-    c.send_mail(
-        "a@example.org",
-        &["bob@example.test"],
-        "From: a@example.org\r\nSubject: lunch\r\n\r\nShall we meet at noon?\r\n",
-    )
-    .unwrap();
-    let files = setup.wait_for_mail("bob@example.test", 1);
-    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let text = setup
+        .deliver_to_bob("From: a@example.org\r\nSubject: lunch\r\n\r\nShall we meet at noon?\r\n");
     assert!(
         text.contains(" SPAMD SpamAssassin "),
         "spamd's line in the report: {text}"
@@ -482,16 +465,7 @@ fn spamd_adds_its_score_and_fails_open_when_down() {
         "[content]\nspamd = \"tcp:127.0.0.1:9\"\nspamd_timeout_secs = 2\n",
     );
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx());
-    c.cmd("EHLO client.example.org");
-    c.send_mail(
-        "a@example.org",
-        &["bob@example.test"],
-        "Subject: s\r\n\r\nx\r\n",
-    )
-    .unwrap();
-    let files = setup.wait_for_mail("bob@example.test", 1);
-    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let text = setup.deliver_to_bob("Subject: s\r\n\r\nx\r\n");
     assert!(
         text.contains("X-Calm-Spamd: not checked, spamd unavailable") && !text.contains(" SPAMD "),
         "{text}"

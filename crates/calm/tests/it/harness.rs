@@ -170,6 +170,17 @@ dns_timeout_secs = 1
         setup
     }
 
+    /// Sends `body` from `a@example.org` to bob over the MX listener as `client.example.org`
+    /// and returns the delivered copy (bob's mailbox must be empty before).
+    pub fn deliver_to_bob(&self, body: &str) -> String {
+        let (mut c, _) = Smtp::connect(self.mx());
+        c.cmd("EHLO client.example.org");
+        c.send_mail("a@example.org", &["bob@example.test"], body)
+            .unwrap();
+        let files = self.wait_for_mail("bob@example.test", 1);
+        std::fs::read_to_string(&files[0]).unwrap()
+    }
+
     /// Points the configuration at another DNS server (see [`dns_with`]).
     pub fn use_dns(&self, dns: SocketAddr) {
         let path = self.config();

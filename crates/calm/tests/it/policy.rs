@@ -228,16 +228,7 @@ fn dns_block_lists_are_looked_up_through_the_resolver() {
     let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
     std::fs::write(setup.dir.path().join("policy.toml"), LISTED).unwrap();
     let _server = setup.start();
-    let (mut c, _) = Smtp::connect(setup.mx());
-    c.cmd("EHLO client.example.org");
-    c.send_mail(
-        "a@example.org",
-        &["bob@example.test"],
-        "Subject: bl\r\n\r\nx\r\n",
-    )
-    .unwrap();
-    let files = setup.wait_for_mail("bob@example.test", 1);
-    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let text = setup.deliver_to_bob("Subject: bl\r\n\r\nx\r\n");
     assert!(
         text.contains("X-Calm-Dnsbl: 127.0.0.1 is on test-bl"),
         "{text}"

@@ -6,9 +6,9 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::free_port;
+use super::{free_port, wait_up};
 
 /// The signature name clamd reports for [`eicar`] with the database [`TestClamd`] writes.
 pub const EICAR_SIGNATURE: &str = "Eicar-Test-Signature.CALM.UNOFFICIAL";
@@ -74,18 +74,14 @@ impl TestClamd {
     }
 
     fn wait_up(&mut self) {
-        let start = Instant::now();
-        while !ping(self.tcp) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.path().join("clamd.log"));
-                panic!("clamd exited with {status}: {}", log.unwrap_or_default());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "clamd did not come up in 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let (tcp, log) = (self.tcp, self.dir.path().join("clamd.log"));
+        wait_up(
+            &mut self.child,
+            "clamd",
+            &log,
+            Duration::from_secs(60),
+            || ping(tcp),
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::free_port;
+use super::{free_port, wait_up};
 
 /// A running spamd; stopped (SIGTERM, so it reaps its children) on drop.
 pub struct TestSpamd {
@@ -74,18 +74,15 @@ impl TestSpamd {
     }
 
     fn wait_up(&mut self) {
-        let start = Instant::now();
-        while !ping(self.tcp) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.path().join("spamd.log"));
-                panic!("spamd exited with {status}: {}", log.unwrap_or_default());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "spamd did not come up in 120 s"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let (tcp, log) = (self.tcp, self.dir.path().join("spamd.log"));
+        // spamd compiles its rules first.
+        wait_up(
+            &mut self.child,
+            "spamd",
+            &log,
+            Duration::from_secs(120),
+            || ping(tcp),
+        );
     }
 }
 
