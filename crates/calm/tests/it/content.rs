@@ -655,3 +655,65 @@ fn mail_signed_by_calm_passes_dkim_and_dmarc_and_a_forgery_is_quarantined() {
             .contains("Pay the invoice")
     }));
 }
+
+/// Thresholds only, no GTUBE rule: the test string is scored like any spam.
+const THRESHOLD_POLICY: &str = r#"
+[[rcpt]]
+name = "local-recipient"
+if = "rcpt_known"
+action = "accept"
+
+[[data]]
+name = "spam-tag"
+if = "spam_score >= 5"
+action = "tag"
+score = 3.0
+header = "X-Calm-Spam: tagged at {spam_score}"
+
+[[data]]
+name = "spam-quarantine"
+if = "spam_score >= 10"
+action = "quarantine"
+"#;
+
+#[test]
+fn gtube_and_spam_are_tagged_and_quarantined_per_thresholds() {
+    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
+    std::fs::write(setup.dir.path().join("policy.toml"), THRESHOLD_POLICY).unwrap();
+    let cfg = setup.config();
+    let _server = setup.start();
+    let prize = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policy/messages/spam-prize.eml"
+    ))
+    .unwrap()
+    .replace("\r\n", "\n")
+    .replace('\n', "\r\n");
+    // Between the thresholds (8.3 points): delivered, tagged for the Junk filter.
+    let text = setup.deliver_to_bob(&prize);
+    assert!(
+        text.contains("X-Spam-Status: Yes") && text.contains("X-Calm-Spam: tagged at 8.3"),
+        "{text}"
+    );
+    // GTUBE (1000 points): over the quarantine threshold.
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail("a@example.org", &["bob@example.test"], &gtube_body())
+        .unwrap();
+    let events = setup.wait_for_event("quarantined");
+    assert!(events.iter().any(|e| {
+        e["event"] == "quarantined"
+            && e["rule"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("spam-quarantine"))
+    }));
+    let (ok, out, _) = calm(&["quarantine", "list", "--config", &cfg]);
+    assert!(ok && out.contains("1 quarantined"), "{out}");
+    let id = out.split_whitespace().next().unwrap().to_string();
+    let (ok, out, _) = calm(&["quarantine", "show", &id, "--config", &cfg]);
+    assert!(
+        ok && out.contains("X-Spam-Status: Yes") && out.contains("GTUBE"),
+        "{out}"
+    );
+    assert_eq!(setup.mailbox_files("bob@example.test").len(), 1);
+}
