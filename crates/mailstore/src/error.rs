@@ -45,6 +45,13 @@ pub enum Error {
     /// The message is no longer in the mailbox (expunged by another session).
     #[error("message with UID {0} no longer exists")]
     NoSuchMessage(u32),
+    /// The mailbox holds 26 keywords already, one per Maildir letter `a`–`z`, and this one
+    /// is not among them.
+    #[error("mailbox has 26 keywords already; cannot add keyword {0:?}")]
+    TooManyKeywords(String),
+    /// Not a keyword that can be stored (an IMAP atom without `\`).
+    #[error("invalid keyword {0:?}")]
+    InvalidKeyword(String),
 }
 
 impl Error {

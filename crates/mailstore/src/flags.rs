@@ -3,8 +3,9 @@
 //! Maildir spec (cr.yp.to/proto/maildir.html): "Flags must be stored in ASCII order", with
 //! `D`raft, `F`lagged, `P`assed, `R`eplied, `S`een, `T`rashed. Dovecot adds keyword letters
 //! `a`–`z` (mapped through `dovecot-keywords`) and treats anything after a `,` in the flags
-//! field as its own extension data. calm interprets the six system flags and carries the rest
-//! through every rename untouched, so a Maildir moved between calm and Dovecot keeps it all.
+//! field as its own extension data. calm interprets the six system flags and the keyword
+//! letters (names in `keywords`), and carries the rest through every rename untouched, so a
+//! Maildir moved between calm and Dovecot keeps it all.
 
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};
@@ -145,6 +146,30 @@ impl Info {
         parsed
     }
 
+    /// The keyword letters `a`–`z` among the other letters (see `keywords`).
+    pub fn keyword_letters(&self) -> impl Iterator<Item = char> + '_ {
+        self.other.chars().filter(char::is_ascii_lowercase)
+    }
+
+    /// Applies a STORE-style change to the keyword letters; other letters stay.
+    pub fn apply_keywords(&mut self, op: FlagOp, letters: &[char]) {
+        let keep = |c: &char| match op {
+            _ if !c.is_ascii_lowercase() => true,
+            FlagOp::Add => true,
+            FlagOp::Remove => !letters.contains(c),
+            FlagOp::Replace => false,
+        };
+        let mut other: String = self.other.chars().filter(keep).collect();
+        if op != FlagOp::Remove {
+            for &letter in letters {
+                if letter.is_ascii_lowercase() && !other.contains(letter) {
+                    other.push(letter);
+                }
+            }
+        }
+        self.other = other;
+    }
+
     /// The info text for a file name, without the leading `:`: `2,` + letters in ASCII order.
     pub fn encode(&self) -> String {
         let mut letters: Vec<char> = self.flags.letters().chars().collect();
@@ -195,6 +220,20 @@ mod tests {
         let tail = Info::parse(Some("2,Sa,XYZ=1"));
         assert_eq!((tail.other.as_str(), tail.tail.as_str()), ("a", "XYZ=1"));
         assert_eq!(tail.encode(), "2,Sa,XYZ=1");
+    }
+
+    #[test]
+    fn keyword_letters_follow_store_semantics_and_keep_foreign_letters() {
+        let mut info = Info::parse(Some("2,SXac"));
+        assert_eq!(info.keyword_letters().collect::<String>(), "ac");
+        info.apply_keywords(FlagOp::Add, &['b', 'a']);
+        assert_eq!(info.encode(), "2,SXabc");
+        info.apply_keywords(FlagOp::Remove, &['a', 'z']);
+        assert_eq!(info.encode(), "2,SXbc");
+        info.apply_keywords(FlagOp::Replace, &['d']);
+        assert_eq!(info.encode(), "2,SXd");
+        info.apply_keywords(FlagOp::Replace, &[]);
+        assert_eq!(info.encode(), "2,SX");
     }
 
     #[test]

@@ -13,20 +13,24 @@
 //!   change under the lock bumps a generation number in the lock file: a sync lists `cur/` and
 //!   reads the index only when the generation, `cur/`'s mtime or the index file changed behind
 //!   the process's back (`new/` is always listed).
-//! - Flags in the file name's info suffix `:2,DFPRST`; Dovecot keyword letters and extension
-//!   fields are carried through every rename.
+//! - Flags in the file name's info suffix `:2,DFPRST`, and keywords as Dovecot stores them:
+//!   letters `a`–`z` after the capitals, named in the folder's `dovecot-keywords` file (26 at
+//!   most; compared without regard to case; new ones defined under the lock, the file
+//!   replaced atomically). COPY maps keywords by name to the target's letters. Unknown
+//!   letters and extension fields are carried through every rename.
 //! - Folders in the Maildir++ layout (`.Name`, `.` as hierarchy separator, modified UTF-7
 //!   directory names), Dovecot's `subscriptions` file, and the special-use folders Sent,
 //!   Drafts, Trash and Junk created on first open.
 //!
 //! Key types: [`Store`] (one user's tree: list, create, delete, rename, subscriptions),
 //! [`Mailbox`] (a session's view of one folder: [`Mailbox::sync`] → [`Changes`],
-//! [`Message`]s, flags, append, expunge, copy, move, read), [`Flags`] with [`FlagOp`],
+//! [`Message`]s, flags and keywords, append, expunge, copy, move, read), [`Flags`] with
+//! [`FlagOp`],
 //! [`MaildropLock`] (POP3's exclusive session lock) and [`Error`].
 //!
 //! What it deliberately does not do: parse messages (no MIME, no ENVELOPE), speak any
-//! protocol, keep MODSEQs or keyword names (keyword letters are preserved, not interpreted),
-//! enforce quotas, or clean `tmp/`. It uses blocking `std` I/O; async callers run it in
+//! protocol, keep MODSEQs or more than 26 keywords per folder, enforce quotas, or clean
+//! `tmp/`. It uses blocking `std` I/O; async callers run it in
 //! `spawn_blocking`. It does not interoperate with a Dovecot running *at the same time* on
 //! the same Maildir (Dovecot locks with a dotlock, calm with `flock`): switching between
 //! them is supported, running both at once is not.
@@ -48,6 +52,7 @@ mod cache;
 mod error;
 mod filename;
 mod flags;
+mod keywords;
 mod lock;
 mod mailbox;
 mod mutf7;
@@ -57,6 +62,7 @@ mod uidlist;
 
 pub use error::Error;
 pub use flags::{FlagOp, Flags};
+pub use keywords::{MAX_KEYWORDS, is_valid_keyword};
 pub use lock::MaildropLock;
 pub use mailbox::{Changes, Expunged, Mailbox, Message, Uid};
 pub use store::{HIERARCHY_SEPARATOR, INBOX, MailboxInfo, SpecialUse, Store};

@@ -16,6 +16,7 @@ use crate::cache::{self, Known, Shared, Stamp};
 use crate::error::{Error, IoContext};
 use crate::filename;
 use crate::flags::{FlagOp, Flags, Info};
+use crate::keywords::{FileStamp, Keywords, MAX_KEYWORDS};
 use crate::lock::{self, Held, INDEX_LOCK, MaildropLock};
 use crate::scan;
 use crate::uidlist::UidList;
@@ -44,6 +45,10 @@ pub struct Mailbox {
     seen: Option<Stamp>,
     /// What this process knows of the index (see `cache`).
     shared: Shared,
+    /// The keyword names (`dovecot-keywords`) as of the last sync or keyword change.
+    keywords: Keywords,
+    /// The keyword file's stamp when `keywords` was read or written.
+    keywords_stamp: FileStamp,
 }
 
 impl Mailbox {
@@ -57,6 +62,8 @@ impl Mailbox {
             messages: Vec::new(),
             seen: None,
             shared: cache::for_dir(&dir),
+            keywords: Keywords::default(),
+            keywords_stamp: None,
             dir,
         };
         mailbox.sync()?;
@@ -99,6 +106,33 @@ impl Mailbox {
         self.position(uid).map(|i| i + 1)
     }
 
+    /// The mailbox's keywords (IMAP FLAGS beyond the system flags), in the order of their
+    /// Maildir letters, spelled as first stored.
+    pub fn keywords(&self) -> impl Iterator<Item = &str> {
+        self.keywords.iter().map(|(_, name)| name)
+    }
+
+    /// True if the mailbox holds all the keywords a Maildir can (26): no new one can be set,
+    /// so IMAP PERMANENTFLAGS leaves out `\*` (RFC 3501 §7.1).
+    pub fn keywords_full(&self) -> bool {
+        self.keywords.len() >= MAX_KEYWORDS
+    }
+
+    /// The keywords set on a message of this view (letters the keyword file does not name
+    /// are skipped).
+    pub fn message_keywords<'a>(&'a self, msg: &'a Message) -> impl Iterator<Item = &'a str> {
+        msg.info
+            .keyword_letters()
+            .filter_map(|letter| self.keywords.name(letter))
+    }
+
+    /// True if the message has this keyword (compared without regard to ASCII case).
+    pub fn has_keyword(&self, msg: &Message, name: &str) -> bool {
+        self.keywords
+            .find(name)
+            .is_some_and(|letter| msg.info.keyword_letters().any(|l| l == letter))
+    }
+
     fn position(&self, uid: Uid) -> Option<usize> {
         self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
     }
@@ -120,10 +154,14 @@ impl Mailbox {
     /// `cur/`, and returns what changed since the previous view.
     pub fn sync(&mut self) -> Result<Changes, Error> {
         let held = self.lock()?;
+        let keywords = self.reload_keywords()?;
         let now = Stamp::read(&self.dir, &held)?;
         let has_new = scan::has_new(&self.dir)?;
         if !has_new && self.seen.as_ref() == Some(&now) {
-            return Ok(Changes::default());
+            return Ok(Changes {
+                keywords,
+                ..Changes::default()
+            });
         }
         let mut known = cache::get(&self.shared);
         let list = self.current_list(&held, &mut known, now, has_new)?;
@@ -145,10 +183,44 @@ impl Mailbox {
         } else {
             view::diff(&self.messages, &messages)
         };
+        let changes = Changes {
+            keywords,
+            ..changes
+        };
         self.uid_validity = uid_validity;
         self.uid_next = uid_next;
         self.messages = messages;
         Ok(changes)
+    }
+
+    /// Rereads the keyword file if it changed since this view read or wrote it; true if the
+    /// keywords changed. The caller holds the lock.
+    fn reload_keywords(&mut self) -> Result<bool, Error> {
+        let stamp = Keywords::stamp(&self.dir)?;
+        if stamp == self.keywords_stamp {
+            return Ok(false);
+        }
+        let keywords = Keywords::load(&self.dir)?;
+        self.keywords_stamp = stamp;
+        let changed = keywords != self.keywords;
+        self.keywords = keywords;
+        Ok(changed)
+    }
+
+    /// The letters of keywords to set (`op` [`FlagOp::Add`] or [`FlagOp::Replace`]: new ones
+    /// are defined and the file stored) or to clear (unknown ones are skipped). Reads the file
+    /// first: another session may have defined keywords since. The caller holds the lock.
+    fn keyword_letters(&mut self, op: FlagOp, names: &[&str]) -> Result<Vec<char>, Error> {
+        self.reload_keywords()?;
+        if op == FlagOp::Remove {
+            return Ok(names.iter().filter_map(|n| self.keywords.find(n)).collect());
+        }
+        let (letters, defined) = self.keywords.letters_for(names)?;
+        if defined {
+            self.keywords.store(&self.dir)?;
+            self.keywords_stamp = Keywords::stamp(&self.dir)?;
+        }
+        Ok(letters)
     }
 
     /// The index with every message's current file name: what this process knows if the disk
@@ -196,7 +268,42 @@ impl Mailbox {
         op: FlagOp,
         flags: Flags,
     ) -> Result<Vec<(Uid, Flags)>, Error> {
+        self.change_flags(uids, op, flags, None)
+    }
+
+    /// Like [`Mailbox::set_flags`], with keywords (IMAP STORE of flags and keywords): `op`
+    /// applies to the system flags and to the keywords alike, so [`FlagOp::Replace`] clears
+    /// the keywords not named. A keyword new to the mailbox is defined first, under the lock;
+    /// [`Error::TooManyKeywords`] (nothing changed) if it would be the 27th, and
+    /// [`Error::InvalidKeyword`] for a name that is not an IMAP atom.
+    pub fn store_flags(
+        &mut self,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[&str],
+    ) -> Result<Vec<(Uid, Flags)>, Error> {
+        self.change_flags(uids, op, flags, Some(keywords))
+    }
+
+    /// `keywords` `None`: the keywords stay as they are.
+    fn change_flags(
+        &mut self,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: Option<&[&str]>,
+    ) -> Result<Vec<(Uid, Flags)>, Error> {
         let (held, mut list) = self.lock_for_change()?;
+        let letters = match keywords {
+            Some(names) => Some(self.keyword_letters(op, names)?),
+            None => None,
+        };
+        let change = Change {
+            op,
+            flags,
+            letters: letters.as_deref(),
+        };
         self.seen = None;
         let cur = self.cur();
         let mut result = Vec::with_capacity(uids.len());
@@ -216,7 +323,7 @@ impl Mailbox {
             let Some(file) = current else {
                 continue; // expunged meanwhile
             };
-            let renamed = rename_flags(&cur, msg, file, op, flags)?;
+            let renamed = rename_flags(&cur, msg, file, &change)?;
             // A file gone from under the known index means that index is wrong.
             if renamed.is_none() || !list.as_mut().is_some_and(|l| index::rename(l, msg)) {
                 list = None;
@@ -267,17 +374,38 @@ impl Mailbox {
         flags: Flags,
         date: Option<SystemTime>,
     ) -> Result<Uid, Error> {
+        self.append_with_keywords(data, flags, &[], date)
+    }
+
+    /// Like [`Mailbox::append`], with keywords (IMAP APPEND's flag list): new ones are defined
+    /// under the lock before the message enters `cur/`. [`Error::TooManyKeywords`] or
+    /// [`Error::InvalidKeyword`] store nothing.
+    pub fn append_with_keywords(
+        &self,
+        data: &[u8],
+        flags: Flags,
+        keywords: &[&str],
+        date: Option<SystemTime>,
+    ) -> Result<Uid, Error> {
         let mut prev_cr = false;
         let vsize = data.len() as u64 + filename::crlf_extra(data, &mut prev_cr);
         let base = filename::unique_base(data.len() as u64, vsize);
         let tmp = self.dir.join("tmp").join(&base);
         write_new(&tmp, data, date).at(&tmp)?;
-        let info = Info {
+        let (held, mut list) = self.lock_for_change()?;
+        let letters = match define_keywords(&self.dir, keywords) {
+            Ok(letters) => letters,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        let mut info = Info {
             flags,
             ..Info::default()
         };
+        info.apply_keywords(FlagOp::Add, &letters);
         let file = format!("{base}:{}", info.encode());
-        let (held, mut list) = self.lock_for_change()?;
         let cur = self.cur();
         if let Err(e) = fs::rename(&tmp, cur.join(&file)) {
             let _ = fs::remove_file(&tmp);
@@ -291,8 +419,10 @@ impl Mailbox {
             .ok_or_else(|| Error::io(&cur, io::Error::other("appended message vanished")))
     }
 
-    /// Copies these messages into `dest` with their flags and internal dates (RFC 3501 §6.4.7),
-    /// as hard links where possible (no data is duplicated, as Dovecot does). Returns
+    /// Copies these messages into `dest` with their flags, keywords and internal dates (RFC
+    /// 3501 §6.4.7), as hard links where possible (no data is duplicated, as Dovecot does).
+    /// Keywords are mapped by name to `dest`'s letters; one that `dest` has no room for (26
+    /// keywords already) is not copied (the flags SHOULD be kept; the message must be). Returns
     /// `(source UID, destination UID)` pairs for UIDPLUS `COPYUID` (RFC 4315).
     pub fn copy_to(&self, uids: &[Uid], dest: &Mailbox) -> Result<Vec<(Uid, Uid)>, Error> {
         // Resolve sources before taking the destination's lock: `dest` may be this mailbox.
@@ -303,12 +433,13 @@ impl Mailbox {
             }
         }
         let (held, mut list) = dest.lock_for_change()?;
+        let infos = self.infos_for(&sources, dest)?;
         let dest_cur = dest.cur();
         let mut copied = Vec::new();
         let mut files = Vec::new();
-        for (msg, source) in sources {
+        for ((msg, source), info) in sources.into_iter().zip(infos) {
             let base = filename::unique_base(msg.size, msg.rfc822_size);
-            let file = format!("{base}:{}", msg.info.encode());
+            let file = format!("{base}:{}", info.encode());
             if self.link_or_copy(msg, &source, &dest_cur.join(&file))? {
                 copied.push(msg.uid);
                 files.push(file);
@@ -318,6 +449,38 @@ impl Mailbox {
         let new_uids = index_new_files(&dest.dir, &dest.hint, &mut list, files)?;
         dest.changed(&held, list)?;
         Ok(copied.into_iter().zip(new_uids).collect())
+    }
+
+    /// The infos the copies of `sources` get in `dest`: keyword letters mapped by name, the
+    /// names `dest` lacks defined (and its keyword file stored) before any copy appears. The
+    /// caller holds `dest`'s lock.
+    fn infos_for(
+        &self,
+        sources: &[(&Message, PathBuf)],
+        dest: &Mailbox,
+    ) -> Result<Vec<Info>, Error> {
+        let any = sources
+            .iter()
+            .any(|(m, _)| m.info.keyword_letters().next().is_some());
+        if !any {
+            return Ok(sources.iter().map(|(m, _)| m.info.clone()).collect());
+        }
+        let mut keywords = Keywords::load(&dest.dir)?;
+        let before = keywords.clone();
+        let mut infos = Vec::with_capacity(sources.len());
+        for (msg, _) in sources {
+            let letters: Vec<char> = self
+                .message_keywords(msg)
+                .filter_map(|name| keywords.find_or_define(name))
+                .collect();
+            let mut info = msg.info.clone();
+            info.apply_keywords(FlagOp::Replace, &letters);
+            infos.push(info);
+        }
+        if keywords != before {
+            keywords.store(&dest.dir)?;
+        }
+        Ok(infos)
     }
 
     /// Moves these messages into `dest` (RFC 6851): copy, then expunge here.
@@ -407,16 +570,26 @@ fn find_unknown(dir: &Path, cur: &Path, msg: &Message) -> Result<Option<String>,
     scan::find_current(dir, msg.base())
 }
 
+/// A flag change to apply to each message.
+struct Change<'a> {
+    op: FlagOp,
+    flags: Flags,
+    /// Keyword letters to apply with `op`; `None` leaves the keywords alone.
+    letters: Option<&'a [char]>,
+}
+
 /// Renames one message's file, now named `file`, to carry its new flags; `None` if it is gone.
 fn rename_flags(
     cur: &Path,
     msg: &mut Message,
     file: String,
-    op: FlagOp,
-    flags: Flags,
+    change: &Change<'_>,
 ) -> Result<Option<Flags>, Error> {
     let mut new_info = Info::parse(filename::split(&file).1);
-    new_info.flags = new_info.flags.apply(op, flags);
+    new_info.flags = new_info.flags.apply(change.op, change.flags);
+    if let Some(letters) = change.letters {
+        new_info.apply_keywords(change.op, letters);
+    }
     let new_file = format!("{}:{}", msg.base(), new_info.encode());
     if new_file != file {
         match fs::rename(cur.join(&file), cur.join(&new_file)) {
@@ -429,6 +602,20 @@ fn rename_flags(
     msg.info = new_info;
     msg.file = new_file;
     Ok(Some(msg.flags))
+}
+
+/// The letters of keywords for a new message in `dir`, defining new ones (and storing the
+/// file) under the lock the caller holds.
+fn define_keywords(dir: &Path, names: &[&str]) -> Result<Vec<char>, Error> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut keywords = Keywords::load(dir)?;
+    let (letters, defined) = keywords.letters_for(names)?;
+    if defined {
+        keywords.store(dir)?;
+    }
+    Ok(letters)
 }
 
 /// Creates `path` (which must not exist), writes `data`, sets the mtime, fsyncs.

@@ -264,8 +264,13 @@ impl Store {
             return Err(Error::AlreadyExists(to.to_owned()));
         }
         let _maildrop = self.lock_maildrop()?;
-        let _index = lock::exclusive(&self.root.join(lock::INDEX_LOCK))?;
+        let index = lock::exclusive(&self.root.join(lock::INDEX_LOCK))?;
         self.create_dirs(&dst)?;
+        // The files keep their keyword letters: the new mailbox gets INBOX's keyword names.
+        let keywords = crate::keywords::Keywords::load(&self.root)?;
+        if !keywords.is_empty() {
+            keywords.store(&dst)?;
+        }
         for sub in ["new", "cur"] {
             let (from, into) = (self.root.join(sub), dst.join(sub));
             for entry in fs::read_dir(&from).at(&from)? {
@@ -284,7 +289,8 @@ impl Store {
                 File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
             }
         }
-        Ok(())
+        // Sessions on INBOX must list it again (see `cache`).
+        index.bump_generation().at(&self.root)
     }
 
     /// The existing mailboxes below `name` in the hierarchy.

@@ -149,7 +149,7 @@ fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
     dovecot_reads_calm(&d, &inbox);
     change_with_dovecot(&d);
     calm_reads_dovecot(&store, &mut inbox);
-    // And back: calm's flag change keeps Dovecot's keyword letter for Dovecot to read.
+    // And back: calm's flag change keeps Dovecot's keyword letters for Dovecot to read.
     inbox
         .set_flags(&[3], FlagOp::Remove, Flags::FLAGGED)
         .unwrap();
@@ -165,7 +165,7 @@ fn dovecot_reads_what_calm_wrote_and_calm_reads_what_dovecot_wrote() {
                 .join(" ")
         })
         .collect();
-    assert_eq!(flags, ["", "\\Answered \\Seen $Junk", ""]);
+    assert_eq!(flags, ["", "\\Answered \\Seen Work $Junk", ""]);
 }
 
 /// The appends come last, so Dovecot reads records appended to the index (its header's next
@@ -183,9 +183,10 @@ fn write_with_calm(d: &Dovecot, store: &Store) -> Mailbox {
         .append(b"Subject: one\r\n\r\nfirst\r\n", Flags::SEEN, Some(date))
         .unwrap();
     inbox
-        .append(
+        .append_with_keywords(
             b"Subject: two\r\n\r\nsecond\r\n",
             Flags::FLAGGED | Flags::REPLIED,
+            &["Work"],
             Some(date),
         )
         .unwrap();
@@ -195,12 +196,15 @@ fn write_with_calm(d: &Dovecot, store: &Store) -> Mailbox {
         "{index}"
     );
     inbox.sync().unwrap();
+    inbox
+        .store_flags(&[2], FlagOp::Add, Flags::EMPTY, &["$NotJunk"])
+        .unwrap();
     store.create("Entw\u{fc}rfe").unwrap();
     store.subscribe("Entw\u{fc}rfe").unwrap();
     inbox
 }
 
-/// calm → Dovecot: UIDs, UIDVALIDITY, flags, INTERNALDATE, RFC822.SIZE, folders.
+/// calm → Dovecot: UIDs, UIDVALIDITY, flags and keywords, INTERNALDATE, RFC822.SIZE, folders.
 fn dovecot_reads_calm(d: &Dovecot, inbox: &Mailbox) {
     let fetched = d.fetch("INBOX", "uid flags date.received size.virtual hdr.subject");
     let summary: Vec<(&str, &str, &str, &str)> = fetched
@@ -218,8 +222,8 @@ fn dovecot_reads_calm(d: &Dovecot, inbox: &Mailbox) {
         summary,
         [
             ("1", "\\Deleted", "22", "three"),
-            ("2", "\\Seen", "23", "one"),
-            ("3", "\\Answered \\Flagged", "24", "two")
+            ("2", "\\Seen $NotJunk", "23", "one"),
+            ("3", "\\Answered \\Flagged Work", "24", "two")
         ]
     );
     assert_eq!(field(&fetched[1], "date.received"), "2020-09-13 12:26:40");
@@ -253,15 +257,23 @@ fn change_with_dovecot(d: &Dovecot) {
         None,
     );
     d.doveadm(
-        &["flags", "remove", "\\Seen", "mailbox", "INBOX", "uid", "2"],
+        &[
+            "flags",
+            "remove",
+            "\\Seen $NotJunk",
+            "mailbox",
+            "INBOX",
+            "uid",
+            "2",
+        ],
         None,
     );
     d.doveadm(&["expunge", "mailbox", "INBOX", "uid", "1"], None);
     d.doveadm(&["mailbox", "create", "\u{c4}rger.Sub"], None);
 }
 
-/// Dovecot → calm: a saved message keeps Dovecot's UID, flags and keywords survive, an
-/// expunge is seen, a new folder is listed.
+/// Dovecot → calm: a saved message keeps Dovecot's UID, flags and keywords survive (a keyword
+/// Dovecot added is named, one it removed is gone), an expunge is seen, a new folder is listed.
 fn calm_reads_dovecot(store: &Store, inbox: &mut Mailbox) {
     let changes = inbox.sync().unwrap();
     assert!(!changes.uid_validity_changed);
@@ -272,8 +284,17 @@ fn calm_reads_dovecot(store: &Store, inbox: &mut Mailbox) {
     assert_eq!(changes.new, [4]);
     let m3 = inbox.get(3).unwrap();
     assert_eq!(m3.flags, Flags::SEEN | Flags::FLAGGED | Flags::REPLIED);
-    assert_eq!(m3.keyword_letters(), "a", "$Junk is keyword 0, letter a");
-    assert_eq!(inbox.get(2).unwrap().flags, Flags::EMPTY);
+    assert_eq!(
+        m3.keyword_letters(),
+        "ac",
+        "Work is calm's keyword 0, $Junk Dovecot's 2"
+    );
+    let keywords: Vec<&str> = inbox.message_keywords(m3).collect();
+    assert_eq!(keywords, ["Work", "$Junk"]);
+    assert!(inbox.has_keyword(m3, "$junk"));
+    let m2 = inbox.get(2).unwrap();
+    assert_eq!(m2.flags, Flags::EMPTY);
+    assert_eq!(inbox.message_keywords(m2).count(), 0);
     assert!(inbox.read(4).unwrap().starts_with(b"Subject: from dovecot"));
     let names: Vec<String> = store.list().unwrap().into_iter().map(|m| m.name).collect();
     assert!(names.contains(&"\u{c4}rger.Sub".to_owned()), "{names:?}");

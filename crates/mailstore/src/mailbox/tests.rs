@@ -275,3 +275,94 @@ fn maildrop_lock_is_exclusive() {
     drop(held);
     f.store.lock_maildrop().unwrap();
 }
+
+fn keywords_of(m: &Mailbox, uid: Uid) -> Vec<&str> {
+    m.message_keywords(m.get(uid).unwrap()).collect()
+}
+
+#[test]
+fn store_flags_defines_keywords_dovecots_way_and_other_sessions_see_them() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    f.deliver("2.m.h", b"y");
+    let mut a = f.inbox();
+    let mut b = f.inbox();
+    let changed = a
+        .store_flags(&[1, 2], FlagOp::Add, Flags::SEEN, &["$Junk", "Work"])
+        .unwrap();
+    assert_eq!(changed.len(), 2);
+    let text = fs::read_to_string(a.path().join("dovecot-keywords")).unwrap();
+    assert_eq!(text, "0 $Junk\n1 Work\n");
+    assert_eq!(a.get(1).unwrap().file_name(), "1.m.h:2,Sab");
+    assert_eq!(keywords_of(&a, 1), ["$Junk", "Work"]);
+    // Case-insensitive: the first spelling stays, no new letter.
+    a.store_flags(&[1], FlagOp::Remove, Flags::EMPTY, &["WORK", "nosuch"])
+        .unwrap();
+    a.store_flags(&[2], FlagOp::Replace, Flags::EMPTY, &["$JUNK"])
+        .unwrap();
+    assert_eq!(a.keywords().collect::<Vec<_>>(), ["$Junk", "Work"]);
+    let changes = b.sync().unwrap();
+    assert!(changes.keywords, "{changes:?}");
+    assert_eq!(changes.flags, [1, 2]);
+    assert_eq!(keywords_of(&b, 1), ["$Junk"]);
+    assert_eq!(b.get(2).unwrap().file_name(), "2.m.h:2,a");
+    assert!(b.has_keyword(b.get(2).unwrap(), "$junk"));
+    assert!(!b.has_keyword(b.get(2).unwrap(), "work"));
+    // set_flags (POP3, \Seen on FETCH) leaves the keywords alone, even with Replace.
+    b.set_flags(&[2], FlagOp::Replace, Flags::FLAGGED).unwrap();
+    assert_eq!(keywords_of(&b, 2), ["$Junk"]);
+    assert!(!a.sync().unwrap().keywords, "a defined them itself");
+}
+
+#[test]
+fn a_27th_keyword_is_refused_and_nothing_changes() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    let mut inbox = f.inbox();
+    let names: Vec<String> = (0..26).map(|i| format!("k{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    inbox
+        .store_flags(&[1], FlagOp::Add, Flags::EMPTY, &refs)
+        .unwrap();
+    assert!(inbox.keywords_full());
+    let before = inbox.get(1).unwrap().file_name().to_owned();
+    let err = inbox
+        .store_flags(&[1], FlagOp::Replace, Flags::SEEN, &["k0", "more"])
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::TooManyKeywords(ref k) if k == "more"),
+        "{err}"
+    );
+    assert_eq!(inbox.get(1).unwrap().file_name(), before);
+    let err = inbox
+        .append_with_keywords(b"x", Flags::EMPTY, &["more"], None)
+        .unwrap_err();
+    assert!(matches!(err, Error::TooManyKeywords(_)));
+    let err = inbox
+        .store_flags(&[1], FlagOp::Add, Flags::EMPTY, &["bad word"])
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidKeyword(_)));
+    assert_eq!(fs::read_dir(inbox.path().join("tmp")).unwrap().count(), 0);
+    assert_eq!(inbox.sync().unwrap().new, Vec::<Uid>::new());
+}
+
+#[test]
+fn append_and_copy_carry_keywords_mapped_by_name() {
+    let f = fixture();
+    f.store.create("Archive").unwrap();
+    let archive = f.store.mailbox("Archive").unwrap();
+    fs::write(archive.path().join("dovecot-keywords"), "0 Other\n1 work\n").unwrap();
+    let mut inbox = f.inbox();
+    let uid = inbox
+        .append_with_keywords(b"x", Flags::SEEN, &["Work", "$label1"], None)
+        .unwrap();
+    inbox.sync().unwrap();
+    assert_eq!(keywords_of(&inbox, uid), ["Work", "$label1"]);
+    let pairs = inbox.copy_to(&[uid], &archive).unwrap();
+    let mut archive = f.store.mailbox("Archive").unwrap();
+    let copy = pairs[0].1;
+    // Archive's own letters: work is b there, $label1 new at c.
+    assert_eq!(keywords_of(&archive, copy), ["work", "$label1"]);
+    assert!(archive.get(copy).unwrap().file_name().ends_with(":2,Sbc"));
+    assert!(archive.sync().unwrap().is_empty());
+}

@@ -44,8 +44,9 @@ impl Message {
         &self.file
     }
 
-    /// Flag letters calm does not interpret: Dovecot keyword letters `a`–`z` (see its
-    /// `dovecot-keywords` file). Kept through every flag change.
+    /// Flag letters beyond the system flags: Dovecot keyword letters `a`–`z` (named in
+    /// `dovecot-keywords`, see [`super::Mailbox::message_keywords`]) and unknown capitals,
+    /// which are kept through every flag change.
     pub fn keyword_letters(&self) -> &str {
         &self.info.other
     }
@@ -73,6 +74,9 @@ pub struct Changes {
     pub new: Vec<Uid>,
     /// Messages whose flags someone else changed, ascending UIDs.
     pub flags: Vec<Uid>,
+    /// The mailbox's keywords ([`super::Mailbox::keywords`]) changed: someone else defined
+    /// one (or the keyword file was replaced), so an IMAP server sends FLAGS again.
+    pub keywords: bool,
 }
 
 impl Changes {

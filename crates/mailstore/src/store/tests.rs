@@ -216,7 +216,9 @@ fn renaming_inbox_moves_its_messages_and_leaves_it_empty() {
     let (_tmp, store) = store();
     let inbox = store.inbox().unwrap();
     inbox.append(b"one", Flags::SEEN, None).unwrap();
-    inbox.append(b"two", Flags::FLAGGED, None).unwrap();
+    inbox
+        .append_with_keywords(b"two", Flags::FLAGGED, &["$label1"], None)
+        .unwrap();
     // A delivered message still in new/.
     fs::write(
         store.root().join("new").join("1700000000.Q1.host"),
@@ -234,6 +236,13 @@ fn renaming_inbox_moves_its_messages_and_leaves_it_empty() {
     store.rename("inbox", "Old").unwrap();
 
     let old = store.mailbox("Old").unwrap();
+    let labelled = old.messages().iter().find(|m| m.flags == Flags::FLAGGED);
+    let keywords: Vec<&str> = old.message_keywords(labelled.unwrap()).collect();
+    assert_eq!(
+        keywords,
+        ["$label1"],
+        "keyword names move with their letters"
+    );
     let mut bodies: Vec<(Flags, u64)> = old
         .messages()
         .iter()
