@@ -357,11 +357,17 @@ impl Mailbox {
                 removed.push(msg.clone());
             }
         }
-        fsync_dir(&cur)?;
         removed.sort_unstable_by_key(|m| m.uid);
         removed.dedup_by_key(|m| m.uid);
         unindex(&self.dir, &self.hint, &mut list, &removed)?;
         self.changed(&held, list)?;
+        // Durable before the caller answers, but without holding up other sessions: no UID
+        // depends on these directory entries (see `index::unindex`).
+        drop(held);
+        if !removed.is_empty() {
+            fsync_dir(&cur)?;
+            fsync_dir(&self.dir)?;
+        }
         Ok(removed.iter().map(|m| m.uid).collect())
     }
 
@@ -411,9 +417,13 @@ impl Mailbox {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io(&tmp, e));
         }
-        fsync_dir(&cur)?;
         let uids = index_new_files(&self.dir, &self.hint, &mut list, vec![file])?;
         self.changed(&held, list)?;
+        // The index record is durable already; if the directory entry were lost in a crash,
+        // the record would only be dropped, its UID never reused. So the directory is synced
+        // after the lock is released, before the caller answers.
+        drop(held);
+        fsync_dir(&cur)?;
         uids.first()
             .copied()
             .ok_or_else(|| Error::io(&cur, io::Error::other("appended message vanished")))
@@ -445,9 +455,10 @@ impl Mailbox {
                 files.push(file);
             }
         }
-        fsync_dir(&dest_cur)?;
         let new_uids = index_new_files(&dest.dir, &dest.hint, &mut list, files)?;
         dest.changed(&held, list)?;
+        drop(held); // as in `append`
+        fsync_dir(&dest_cur)?;
         Ok(copied.into_iter().zip(new_uids).collect())
     }
 

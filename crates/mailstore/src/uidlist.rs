@@ -231,6 +231,13 @@ pub(crate) fn append(dir: &Path, records: &[Record]) -> Result<bool, Error> {
 
 /// Replaces the index atomically and durably. The caller holds the mailbox lock.
 pub(crate) fn store(dir: &Path, list: &UidList) -> Result<(), Error> {
+    replace(dir, list)?;
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// Replaces the index atomically (the new file is fsynced before the rename), leaving the
+/// directory for the caller to fsync. The caller holds the mailbox lock.
+pub(crate) fn replace(dir: &Path, list: &UidList) -> Result<(), Error> {
     let path = dir.join(FILE);
     // Not dot-prefixed: a `.name` in the INBOX directory would look like a folder.
     let tmp = dir.join(format!("calm-uidlist.tmp.{}", std::process::id()));
@@ -240,7 +247,7 @@ pub(crate) fn store(dir: &Path, list: &UidList) -> Result<(), Error> {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io(&path, e));
     }
-    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+    Ok(())
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {

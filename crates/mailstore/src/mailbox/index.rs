@@ -74,7 +74,9 @@ fn uids_after_full_sync(dir: &Path, hint: &Path, files: &[String]) -> Result<Vec
 
 /// Drops the index records of expunged messages (`removed`, ascending UIDs), so a file later
 /// restored under the same name is a new message. A missing or corrupt index is rebuilt by a
-/// full sync instead (`known` is empty then).
+/// full sync instead (`known` is empty then). The caller fsyncs the directory: until then a
+/// crash may bring back the old index, whose extra records only name files that are gone
+/// (or, if their removal was lost too, the messages with their old UIDs).
 pub(super) fn unindex(
     dir: &Path,
     hint: &Path,
@@ -102,7 +104,7 @@ pub(super) fn unindex(
             .is_none_or(|m| m.base() != r.base())
     });
     if list.records.len() != before {
-        uidlist::store(dir, list)?;
+        uidlist::replace(dir, list)?;
     }
     Ok(())
 }
