@@ -22,9 +22,18 @@
 //! Both IMAP4rev1 and IMAP4rev2 are offered; `ENABLE IMAP4rev2` switches to UTF-8 mailbox
 //! names and ESEARCH answers and drops RECENT.
 //!
+//! Keywords (`$Junk`, `$label1`, ...) are stored as Dovecot stores them in a Maildir (see
+//! `calm-mailstore`), compared without regard to case: FLAGS and PERMANENTFLAGS list the
+//! mailbox's keywords, with `\*` while fewer than 26 exist; STORE, APPEND, FETCH FLAGS,
+//! SEARCH KEYWORD/UNKEYWORD and COPY/MOVE (mapped by name) handle them, and a keyword new to
+//! the mailbox sends FLAGS and PERMANENTFLAGS again, to other sessions too. The Maildir holds
+//! 26 keywords per folder (letters `a`–`z`): PERMANENTFLAGS then drops `\*` (RFC 3501 §7.1),
+//! and a STORE or APPEND that would create a 27th answers `NO [LIMIT]` and changes nothing
+//! (a COPY drops such a keyword rather than the message). `$Forwarded` is the Maildir `P`
+//! flag.
+//!
 //! What it deliberately does not do: verify passwords or map users to directories (the
-//! backend does), keep `\Recent`, store arbitrary keywords (only the Maildir flags and
-//! `$Forwarded`; PERMANENTFLAGS says so), or CONDSTORE/QRESYNC (the store keeps no MODSEQ).
+//! backend does), keep `\Recent`, or CONDSTORE/QRESYNC (the store keeps no MODSEQ).
 //! A FETCH is sent in chunks of about 256 KiB as it runs, but each message it returns is
 //! read into memory whole (bounded by the APPEND literal limit for messages added by IMAP).
 //!

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use calm_imap_proto::{Command, CommandBody, Flag, SequenceSet};
-use calm_mailstore::{Changes, Error, Flags, Mailbox, Store, Uid};
+use calm_mailstore::{Changes, Error, Flags, Mailbox, Message, Store, Uid};
 
 mod mailboxes;
 mod messages;
@@ -91,11 +91,15 @@ fn recent(stamp: Option<[SystemTime; 2]>) -> bool {
     })
 }
 
-/// The flags calm can store (RFC 3501 §2.3.2), with `$Forwarded` for the Maildir `P` flag.
+/// The system flags calm stores (RFC 3501 §2.3.2), with `$Forwarded` for the Maildir `P`
+/// flag; a mailbox's keywords follow them in FLAGS and PERMANENTFLAGS.
 pub(crate) const FLAG_LIST: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded";
 
-/// Maps IMAP flags to Maildir flags; keywords calm cannot store are dropped (PERMANENTFLAGS
-/// tells the client so: no `\*`).
+/// `$Forwarded` is the Maildir `P` flag rather than a keyword letter (but a letter named so,
+/// set by Dovecot, counts too).
+const FORWARDED: &str = "$Forwarded";
+
+/// Maps IMAP flags to Maildir system flags; keywords are [`keywords_of`] them.
 pub(crate) fn to_flags(flags: &[Flag]) -> Flags {
     let mut out = Flags::EMPTY;
     for flag in flags {
@@ -112,8 +116,28 @@ pub(crate) fn to_flags(flags: &[Flag]) -> Flags {
     out
 }
 
-/// Writes `(\Seen ...)`.
-pub(crate) fn write_flags(out: &mut Vec<u8>, flags: Flags) {
+/// The keywords among IMAP flags: the atoms without a backslash (RFC 3501 §2.3.2), except
+/// `$Forwarded`. An unknown `\`-flag is neither a system flag nor a keyword and is ignored.
+pub(crate) fn keywords_of(flags: &[Flag]) -> Vec<&str> {
+    flags
+        .iter()
+        .filter_map(|flag| match flag {
+            Flag::Other(k) if !k.starts_with('\\') && !k.eq_ignore_ascii_case(FORWARDED) => {
+                Some(k.as_str())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Writes a message's `(\Seen ... keyword ...)`.
+pub(crate) fn write_flags(out: &mut Vec<u8>, mailbox: &Mailbox, msg: &Message) {
+    let keywords: Vec<&str> = mailbox.message_keywords(msg).collect();
+    write_flag_list(out, msg.flags, &keywords);
+}
+
+/// Writes `(\Seen ... keyword ...)`: the system flags, then the keywords.
+pub(crate) fn write_flag_list(out: &mut Vec<u8>, flags: Flags, keywords: &[&str]) {
     const NAMES: [(Flags, &str); 6] = [
         (Flags::REPLIED, "\\Answered"),
         (Flags::FLAGGED, "\\Flagged"),
@@ -122,12 +146,41 @@ pub(crate) fn write_flags(out: &mut Vec<u8>, flags: Flags) {
         (Flags::DRAFT, "\\Draft"),
         (Flags::PASSED, "$Forwarded"),
     ];
-    let names: Vec<&str> = NAMES
+    let mut names: Vec<&str> = NAMES
         .iter()
         .filter(|(f, _)| flags.contains(*f))
         .map(|(_, n)| *n)
         .collect();
+    let forwarded = flags.contains(Flags::PASSED);
+    names.extend(
+        keywords
+            .iter()
+            .filter(|k| !(forwarded && k.eq_ignore_ascii_case(FORWARDED))),
+    );
     out.extend_from_slice(format!("({})", names.join(" ")).as_bytes());
+}
+
+/// `* FLAGS` and `* OK [PERMANENTFLAGS]` for the mailbox (RFC 3501 §7.2.6, §7.1): the system
+/// flags and the mailbox's keywords, and `\*` while a new keyword can be stored (fewer than
+/// 26, the Maildir letters `a`–`z`). Sent at SELECT and again when the keywords change.
+pub(crate) fn write_flag_lists(out: &mut Vec<u8>, mailbox: &Mailbox, read_only: bool) {
+    let mut all = FLAG_LIST.to_owned();
+    for keyword in mailbox.keywords() {
+        if !keyword.eq_ignore_ascii_case(FORWARDED) {
+            all.push(' ');
+            all.push_str(keyword);
+        }
+    }
+    line(out, &format!("* FLAGS ({all})"));
+    let permanent = match (read_only, mailbox.keywords_full()) {
+        (true, _) => String::new(),
+        (false, true) => all,
+        (false, false) => format!("{all} \\*"),
+    };
+    line(
+        out,
+        &format!("* OK [PERMANENTFLAGS ({permanent})] Flags permitted"),
+    );
 }
 
 /// The tagged `NO` for a store error, with an RFC 5530 response code.
@@ -138,6 +191,9 @@ pub(crate) fn store_error(out: &mut Vec<u8>, tag: &str, e: &Error) {
         Error::InvalidName { .. } | Error::Inbox => "CANNOT",
         Error::HasChildren(_) | Error::InUse => "INUSE",
         Error::NoSuchMessage(_) => "EXPUNGEISSUED",
+        // RFC 5530 §3: the 27th keyword of a mailbox cannot be stored in a Maildir.
+        Error::TooManyKeywords(_) => "LIMIT",
+        Error::InvalidKeyword(_) => "CANNOT",
         e if e.is_no_space() => "OVERQUOTA",
         _ => "SERVERBUG",
     };
@@ -253,7 +309,7 @@ impl Session {
                 return Outcome::Continue;
             }
         };
-        write_changes(out, &selected.mailbox, &changes, before)
+        write_changes(out, selected, &changes, before)
     }
 
     fn dispatch(
@@ -358,12 +414,7 @@ impl Session {
             Err(e) => return store_error(tagged, tag, &e),
         };
         let messages = mailbox.messages();
-        line(out, &format!("* FLAGS ({FLAG_LIST})"));
-        let permanent = if read_only { "" } else { FLAG_LIST };
-        line(
-            out,
-            &format!("* OK [PERMANENTFLAGS ({permanent})] Flags permitted"),
-        );
+        write_flag_lists(out, &mailbox, read_only);
         line(out, &format!("* {} EXISTS", messages.len()));
         if self.rev2 {
             // RFC 9051 §6.3.2: the mailbox's name as the server spells it.
@@ -414,10 +465,11 @@ pub(crate) fn deleted_uids(mailbox: &Mailbox, within: Option<&SequenceSet>) -> V
 /// Untagged responses for what a sync found (RFC 3501 §7.3.1, §7.4.1).
 fn write_changes(
     out: &mut Vec<u8>,
-    mailbox: &Mailbox,
+    selected: &Selected,
     changes: &Changes,
     before: usize,
 ) -> Outcome {
+    let mailbox = &selected.mailbox;
     if changes.uid_validity_changed {
         // RFC 3501 §2.3.1.1: every UID changed; the selection cannot go on.
         line(out, "* BYE Mailbox index was rebuilt; please reconnect");
@@ -427,6 +479,11 @@ fn write_changes(
     for gone in changes.expunged.iter().rev() {
         line(out, &format!("* {} EXPUNGE", gone.seq));
     }
+    if changes.keywords {
+        // RFC 3501 §7.2.6: the client must record an updated FLAGS; sent before FETCH
+        // responses that may carry the new keywords.
+        write_flag_lists(out, mailbox, selected.read_only);
+    }
     let now = mailbox.messages().len();
     if !changes.new.is_empty() || (now != before && changes.expunged.is_empty()) {
         line(out, &format!("* {now} EXISTS"));
@@ -434,7 +491,7 @@ fn write_changes(
     for &uid in &changes.flags {
         if let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) {
             out.extend_from_slice(format!("* {seq} FETCH (UID {uid} FLAGS ").as_bytes());
-            write_flags(out, msg.flags);
+            write_flags(out, mailbox, msg);
             out.extend_from_slice(b")\r\n");
         }
     }

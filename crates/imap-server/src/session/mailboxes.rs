@@ -50,7 +50,7 @@ impl Session {
                 flags,
                 date,
                 message,
-            } => return self.append(tag, &mailbox, to_flags(&flags), date, &message, tagged),
+            } => return self.append(tag, &mailbox, &flags, date, &message, tagged),
             _ => Ok("NOOP"),
         };
         match result {
@@ -169,7 +169,7 @@ impl Session {
         &mut self,
         tag: &str,
         name: &str,
-        flags: Flags,
+        flags: &[calm_imap_proto::Flag],
         date: Option<i64>,
         message: &[u8],
         tagged: &mut Vec<u8>,
@@ -200,7 +200,8 @@ impl Session {
             Ok(secs) => SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
             Err(_) => SystemTime::UNIX_EPOCH,
         });
-        match mailbox.append(message, flags, date) {
+        let keywords = super::keywords_of(flags);
+        match mailbox.append_with_keywords(message, to_flags(flags), &keywords, date) {
             // RFC 4315 §3: APPENDUID uidvalidity uid.
             Ok(uid) => {
                 self.activity.push(Activity::Append {

@@ -8,7 +8,10 @@ use calm_imap_proto::{
 };
 use calm_mailstore::{FlagOp, Flags, Mailbox, Message, Uid};
 
-use super::{Activity, Session, deleted_uids, line, store_error, to_flags, uid_set, write_flags};
+use super::{
+    Activity, Session, deleted_uids, keywords_of, line, store_error, to_flags, uid_set,
+    write_flag_list, write_flag_lists, write_flags,
+};
 
 impl Session {
     pub(super) fn message_command(
@@ -264,10 +267,14 @@ fn fetch(
             None
         };
         let with_flags = flags_changed.contains(&uid) && !items.contains(&FetchItem::Flags);
+        let shown = Shown {
+            msg,
+            keywords: mailbox.message_keywords(msg).collect(),
+        };
         write_fetch(
             out,
             seq,
-            msg,
+            &shown,
             items,
             how.by_uid,
             with_flags,
@@ -288,26 +295,33 @@ fn fetch(
     Ok(String::new())
 }
 
+/// A message with its keyword names, as FETCH shows it.
+struct Shown<'a> {
+    msg: &'a Message,
+    keywords: Vec<&'a str>,
+}
+
 fn write_fetch(
     out: &mut Vec<u8>,
     seq: usize,
-    msg: &Message,
+    shown: &Shown<'_>,
     items: &[FetchItem],
     by_uid: bool,
     with_flags: bool,
     data: Option<&[u8]>,
 ) -> Result<(), message::UnknownCte> {
+    let msg = shown.msg;
     let mut parts: Vec<Vec<u8>> = Vec::new();
     // RFC 3501 §6.4.8: UID FETCH always includes UID.
     if by_uid && !items.contains(&FetchItem::Uid) {
         parts.push(format!("UID {}", msg.uid).into_bytes());
     }
     for item in items {
-        parts.push(fetch_item(msg, item, data)?);
+        parts.push(fetch_item(shown, item, data)?);
     }
     if with_flags {
         let mut f = b"FLAGS ".to_vec();
-        write_flags(&mut f, msg.flags);
+        write_flag_list(&mut f, msg.flags, &shown.keywords);
         parts.push(f);
     }
     out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
@@ -317,10 +331,11 @@ fn write_fetch(
 }
 
 fn fetch_item(
-    msg: &Message,
+    shown: &Shown<'_>,
     item: &FetchItem,
     data: Option<&[u8]>,
 ) -> Result<Vec<u8>, message::UnknownCte> {
+    let msg = shown.msg;
     let mut out = Vec::new();
     let data = data.unwrap_or_default();
     match item {
@@ -331,7 +346,7 @@ fn fetch_item(
         }
         FetchItem::Flags => {
             out.extend_from_slice(b"FLAGS ");
-            write_flags(&mut out, msg.flags);
+            write_flag_list(&mut out, msg.flags, &shown.keywords);
         }
         FetchItem::Uid => out.extend_from_slice(format!("UID {}", msg.uid).as_bytes()),
         FetchItem::InternalDate => {
@@ -472,15 +487,27 @@ fn store(
     out: &mut Vec<u8>,
 ) -> Result<String, Failure> {
     let wanted = to_flags(flags);
-    let changed = match op {
-        StoreOp::Add => mailbox.set_flags(uids, FlagOp::Add, wanted),
-        StoreOp::Remove => mailbox.set_flags(uids, FlagOp::Remove, wanted),
-        StoreOp::Replace => mailbox.set_flags(uids, FlagOp::Replace, wanted),
+    let mut keywords = keywords_of(flags);
+    let op = match op {
+        StoreOp::Add => FlagOp::Add,
+        StoreOp::Remove => FlagOp::Remove,
+        StoreOp::Replace => FlagOp::Replace,
+    };
+    if op == FlagOp::Remove && wanted.contains(Flags::PASSED) {
+        // A keyword letter named $Forwarded (from Dovecot) goes with the P flag.
+        keywords.push("$Forwarded");
     }
-    .map_err(Failure::Store)?;
+    let known = mailbox.keywords().count();
+    let changed = mailbox
+        .store_flags(uids, op, wanted, &keywords)
+        .map_err(Failure::Store)?;
+    if mailbox.keywords().count() != known {
+        // A new keyword: the client learns the new FLAGS before it sees the keyword set.
+        write_flag_lists(out, mailbox, false);
+    }
     if !silent {
-        for (uid, new) in changed {
-            let Some(seq) = mailbox.seq(uid) else {
+        for (uid, _) in changed {
+            let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) else {
                 continue;
             };
             let uid_part = if by_uid {
@@ -489,7 +516,7 @@ fn store(
                 String::new()
             };
             out.extend_from_slice(format!("* {seq} FETCH ({uid_part}FLAGS ").as_bytes());
-            write_flags(out, new);
+            write_flags(out, mailbox, msg);
             out.extend_from_slice(b")\r\n");
         }
     }

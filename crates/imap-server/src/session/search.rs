@@ -174,7 +174,9 @@ fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
         SearchKey::Old => true,
         SearchKey::Flag(flag) => {
             let wanted = to_flags(std::slice::from_ref(flag));
-            !wanted.is_empty() && c.msg.flags.contains(wanted)
+            // KEYWORD/UNKEYWORD (RFC 3501 §6.4.4), compared without regard to case.
+            let keyword = matches!(flag, Flag::Other(k) if c.mailbox.has_keyword(c.msg, k));
+            (!wanted.is_empty() && c.msg.flags.contains(wanted)) || keyword
         }
         SearchKey::Header(name, needle) => header_matches(c.head(), name, needle),
         SearchKey::Body(needle) => {

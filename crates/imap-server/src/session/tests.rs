@@ -2,7 +2,7 @@ use calm_imap_proto::Flag;
 use calm_mailstore::Flags;
 
 use super::mailboxes::matches;
-use super::{to_flags, uid_set, write_flags};
+use super::{keywords_of, to_flags, uid_set, write_flag_list};
 
 #[test]
 fn uid_sets_are_compressed_in_order() {
@@ -40,6 +40,25 @@ fn flags_map_both_ways() {
     ]);
     assert_eq!(flags, Flags::SEEN | Flags::TRASHED | Flags::PASSED);
     let mut out = Vec::new();
-    write_flags(&mut out, flags);
-    assert_eq!(out, b"(\\Deleted \\Seen $Forwarded)");
+    write_flag_list(&mut out, flags, &["$Junk"]);
+    assert_eq!(out, b"(\\Deleted \\Seen $Forwarded $Junk)");
+}
+
+#[test]
+fn keywords_are_the_atoms_without_backslash_and_forwarded_is_shown_once() {
+    let flags = [
+        Flag::Seen,
+        Flag::Other("$Junk".into()),
+        Flag::Other("$FORWARDED".into()),
+        Flag::Other("\\Unknown".into()),
+        Flag::Other("work".into()),
+        Flag::Recent,
+    ];
+    assert_eq!(keywords_of(&flags), ["$Junk", "work"]);
+    let mut out = Vec::new();
+    write_flag_list(&mut out, Flags::PASSED, &["$forwarded", "x"]);
+    assert_eq!(out, b"($Forwarded x)");
+    out.clear();
+    write_flag_list(&mut out, Flags::EMPTY, &["$forwarded"]);
+    assert_eq!(out, b"($forwarded)");
 }

@@ -4,6 +4,7 @@
 mod clients;
 mod harness;
 mod hostile;
+mod keywords;
 mod mbsync;
 mod quota;
 mod session;

@@ -53,3 +53,8 @@ async fn quota() {
 async fn rename() {
     run("rename.txt").await;
 }
+
+#[tokio::test]
+async fn keywords() {
+    run("keywords.txt").await;
+}
