@@ -366,3 +366,21 @@ fn append_and_copy_carry_keywords_mapped_by_name() {
     assert!(archive.get(copy).unwrap().file_name().ends_with(":2,Sbc"));
     assert!(archive.sync().unwrap().is_empty());
 }
+
+#[test]
+fn copy_into_a_mailbox_full_of_keywords_keeps_the_message_and_the_known_ones() {
+    let f = fixture();
+    f.store.create("Full").unwrap();
+    let full = f.store.mailbox("Full").unwrap();
+    let names: String = (0..26).map(|i| format!("{i} k{i}\n")).collect();
+    fs::write(full.path().join("dovecot-keywords"), names).unwrap();
+    let mut inbox = f.inbox();
+    let uid = inbox
+        .append_with_keywords(b"x", Flags::EMPTY, &["new", "K3"], None)
+        .unwrap();
+    inbox.sync().unwrap();
+    let copy = inbox.copy_to(&[uid], &full).unwrap()[0].1;
+    let full = f.store.mailbox("Full").unwrap();
+    assert_eq!(keywords_of(&full, copy), ["k3"]);
+    assert!(full.keywords_full());
+}
