@@ -22,6 +22,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -45,7 +46,12 @@ impl EventLog {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // Owner-only, like the spool: the log names every sender, recipient and client.
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         Ok(Self::spawn(Box::new(file), observer))
     }
 
@@ -182,5 +188,8 @@ mod tests {
         assert_eq!(lines.len(), 50);
         assert_eq!(lines[49]["queue_id"], "Q49");
         assert!(lines[0]["ts"].as_str().unwrap().ends_with('Z'));
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     }
 }
