@@ -26,6 +26,7 @@ use std::time::SystemTime;
 
 use crate::error::{Error, IoContext};
 use crate::lock::Held;
+use crate::mailbox::Message;
 use crate::uidlist::{self, UidList};
 
 /// One mailbox's shared state; `None` when not known.
@@ -40,6 +41,8 @@ pub(crate) struct Known {
     pub stamp: Stamp,
     /// Every record with its current file name in `cur/`.
     pub list: UidList,
+    /// The sessions' view of `list`, once one of them built it.
+    pub view: Option<Arc<Vec<Message>>>,
 }
 
 /// What identifies the state of a mailbox on disk.
@@ -108,7 +111,11 @@ pub(crate) fn changed(
     held.bump_generation().at(dir)?;
     if let Some(list) = list {
         let stamp = Stamp::read(dir, held)?;
-        *known = Some(Known { stamp, list });
+        *known = Some(Known {
+            stamp,
+            list,
+            view: None,
+        });
     }
     Ok(())
 }

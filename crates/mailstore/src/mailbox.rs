@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::cache::{self, Known, Shared, Stamp};
@@ -40,7 +41,8 @@ pub struct Mailbox {
     hint: PathBuf,
     uid_validity: u32,
     uid_next: Uid,
-    messages: Vec<Message>,
+    /// Shared with the other sessions that synced to the same state, until one changes flags.
+    messages: Arc<Vec<Message>>,
     /// The disk's stamp when the view was built; `None` after a change by this session.
     seen: Option<Stamp>,
     /// What this process knows of the index (see `cache`).
@@ -59,7 +61,7 @@ impl Mailbox {
             hint,
             uid_validity: 0,
             uid_next: 1,
-            messages: Vec::new(),
+            messages: Arc::default(),
             seen: None,
             shared: cache::for_dir(&dir),
             keywords: Keywords::default(),
@@ -164,15 +166,10 @@ impl Mailbox {
             });
         }
         let mut known = cache::get(&self.shared);
-        let list = self.current_list(&held, &mut known, now, has_new)?;
-        let reusable = if list.uid_validity == self.uid_validity {
-            self.messages.as_slice()
-        } else {
-            &[]
-        };
-        let messages = view::build(&self.cur(), list, reusable)?;
-        let (uid_validity, uid_next) = (list.uid_validity, list.next_uid);
-        self.seen = known.as_ref().map(|k| k.stamp.clone());
+        let state = self.current_state(&held, &mut known, now, has_new)?;
+        let messages = self.current_view(state)?;
+        let (uid_validity, uid_next) = (state.list.uid_validity, state.list.next_uid);
+        self.seen = Some(state.stamp.clone());
         drop(known);
         drop(held);
         let changes = if self.uid_validity != 0 && uid_validity != self.uid_validity {
@@ -225,22 +222,37 @@ impl Mailbox {
 
     /// The index with every message's current file name: what this process knows if the disk
     /// still matches it (`now`) and nothing waits in `new/`, else a full sync.
-    fn current_list<'k>(
+    fn current_state<'k>(
         &self,
         held: &Held,
         known: &'k mut Option<Known>,
         now: Stamp,
         has_new: bool,
-    ) -> Result<&'k UidList, Error> {
+    ) -> Result<&'k mut Known, Error> {
         if has_new || cache::valid(known, &now).is_none() {
             *known = None;
             let list = scan::sync_locked(&self.dir, &self.hint)?;
             cache::changed(&self.dir, held, known, Some(list))?;
         }
         known
-            .as_ref()
-            .map(|k| &k.list)
+            .as_mut()
             .ok_or_else(|| Error::io(&self.dir, io::Error::other("index state lost")))
+    }
+
+    /// The view of `state`: the one another session built from it (shared, so a thousand
+    /// sessions idling on one mailbox hold one view), or built now and shared.
+    fn current_view(&self, state: &mut Known) -> Result<Arc<Vec<Message>>, Error> {
+        if let Some(view) = &state.view {
+            return Ok(view.clone());
+        }
+        let reusable = if state.list.uid_validity == self.uid_validity {
+            self.messages.as_slice()
+        } else {
+            &[]
+        };
+        let view = Arc::new(view::build(&self.cur(), &state.list, reusable)?);
+        state.view = Some(view.clone());
+        Ok(view)
     }
 
     /// Takes the lock and what is known of the index if it still matches the disk (before
@@ -311,7 +323,7 @@ impl Mailbox {
             let Some(i) = self.position(uid) else {
                 continue;
             };
-            let Some(msg) = self.messages.get_mut(i) else {
+            let Some(msg) = Arc::make_mut(&mut self.messages).get_mut(i) else {
                 continue;
             };
             // The known index has the current name; else the view's, unless another session

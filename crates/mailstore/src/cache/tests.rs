@@ -33,6 +33,7 @@ fn one_state_per_directory_while_held() {
             index: None,
         },
         list: list(1),
+        view: None,
     });
     drop((a, b));
     assert!(get(&for_dir(dir.path())).is_none(), "forgotten once unused");

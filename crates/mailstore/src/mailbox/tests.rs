@@ -204,6 +204,27 @@ fn sessions_of_one_process_share_the_index_instead_of_rescanning() {
 }
 
 #[test]
+fn sessions_synced_to_one_state_share_one_view_until_one_changes_flags() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    f.deliver("2.m.h", b"y");
+    let mut a = f.inbox();
+    let mut b = f.inbox();
+    let shared = |a: &Mailbox, b: &Mailbox| std::ptr::eq(a.messages(), b.messages());
+    assert!(shared(&a, &b));
+    a.set_flags(&[1], FlagOp::Add, Flags::SEEN).unwrap();
+    assert!(!shared(&a, &b));
+    assert!(a.get(1).unwrap().flags.contains(Flags::SEEN));
+    assert!(
+        !b.get(1).unwrap().flags.contains(Flags::SEEN),
+        "b's view waits for its sync"
+    );
+    assert_eq!(b.sync().unwrap().flags, [1]);
+    assert!(a.sync().unwrap().is_empty());
+    assert!(shared(&a, &b));
+}
+
+#[test]
 fn append_rebuilds_a_missing_index() {
     let f = fixture();
     f.deliver("1.m.h", b"x");
