@@ -18,6 +18,10 @@
 //!   most; compared without regard to case; new ones defined under the lock, the file
 //!   replaced atomically). COPY maps keywords by name to the target's letters. Unknown
 //!   letters and extension fields are carried through every rename.
+//! - MODSEQs and HIGHESTMODSEQ (RFC 7162 CONDSTORE) in `calm-modseq` beside the index:
+//!   every change (new message, flag or keyword change, expunge, a rename behind calm's back)
+//!   gets the next value; changes append lines under the lock. A missing or corrupt file is
+//!   rebuilt with values from the clock in microseconds, above any handed out before.
 //! - Folders in the Maildir++ layout (`.Name`, `.` as hierarchy separator, modified UTF-7
 //!   directory names), Dovecot's `subscriptions` file, and the special-use folders Sent,
 //!   Drafts, Trash and Junk created on first open.
@@ -29,7 +33,7 @@
 //! [`MaildropLock`] (POP3's exclusive session lock) and [`Error`].
 //!
 //! What it deliberately does not do: parse messages (no MIME, no ENVELOPE), speak any
-//! protocol, keep MODSEQs or more than 26 keywords per folder, enforce quotas, or clean
+//! protocol, keep more than 26 keywords per folder, enforce quotas, or clean
 //! `tmp/`. It uses blocking `std` I/O; async callers run it in
 //! `spawn_blocking`. It does not interoperate with a Dovecot running *at the same time* on
 //! the same Maildir (Dovecot locks with a dotlock, calm with `flock`): switching between
@@ -55,6 +59,7 @@ mod flags;
 mod keywords;
 mod lock;
 mod mailbox;
+mod modseq;
 mod mutf7;
 mod scan;
 mod store;

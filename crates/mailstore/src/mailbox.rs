@@ -19,9 +19,11 @@ use crate::filename;
 use crate::flags::{FlagOp, Flags, Info};
 use crate::keywords::{FileStamp, Keywords, MAX_KEYWORDS};
 use crate::lock::{self, Held, INDEX_LOCK, MaildropLock};
+use crate::modseq;
 use crate::scan;
 use crate::uidlist::UidList;
 
+mod condstore;
 mod index;
 mod view;
 
@@ -51,6 +53,10 @@ pub struct Mailbox {
     keywords: Keywords,
     /// The keyword file's stamp when `keywords` was read or written.
     keywords_stamp: FileStamp,
+    /// The MODSEQs this process knows (see `modseq`).
+    modseqs: modseq::Shared,
+    /// HIGHESTMODSEQ as of the last sync.
+    highest_modseq: u64,
 }
 
 impl Mailbox {
@@ -66,6 +72,8 @@ impl Mailbox {
             shared: cache::for_dir(&dir),
             keywords: Keywords::default(),
             keywords_stamp: None,
+            modseqs: modseq::for_dir(&dir),
+            highest_modseq: 0,
             dir,
         };
         mailbox.sync()?;
@@ -170,6 +178,9 @@ impl Mailbox {
         let messages = self.current_view(state)?;
         let (uid_validity, uid_next) = (state.list.uid_validity, state.list.next_uid);
         self.seen = Some(state.stamp.clone());
+        self.highest_modseq = modseq::current(&self.modseqs, &self.dir, uid_validity)?
+            .as_ref()
+            .map_or(1, modseq::State::highest);
         drop(known);
         drop(held);
         let changes = if self.uid_validity != 0 && uid_validity != self.uid_validity {
@@ -250,7 +261,11 @@ impl Mailbox {
         } else {
             &[]
         };
-        let view = Arc::new(view::build(&self.cur(), &state.list, reusable)?);
+        // Under the lock: new messages and changes behind calm's back get their MODSEQs.
+        let mut modseqs = modseq::current(&self.modseqs, &self.dir, state.list.uid_validity)?;
+        let modseqs = modseqs.get_or_insert_default();
+        modseqs.reconcile(&self.dir, &state.list)?;
+        let view = Arc::new(view::build(&self.cur(), &state.list, reusable, modseqs)?);
         state.view = Some(view.clone());
         Ok(view)
     }
@@ -280,7 +295,8 @@ impl Mailbox {
         op: FlagOp,
         flags: Flags,
     ) -> Result<Vec<(Uid, Flags)>, Error> {
-        self.change_flags(uids, op, flags, None)
+        self.change_flags(uids, op, flags, None, None)
+            .map(|(changed, _)| changed)
     }
 
     /// Like [`Mailbox::set_flags`], with keywords (IMAP STORE of flags and keywords): `op`
@@ -295,18 +311,22 @@ impl Mailbox {
         flags: Flags,
         keywords: &[&str],
     ) -> Result<Vec<(Uid, Flags)>, Error> {
-        self.change_flags(uids, op, flags, Some(keywords))
+        self.change_flags(uids, op, flags, Some(keywords), None)
+            .map(|(changed, _)| changed)
     }
 
-    /// `keywords` `None`: the keywords stay as they are.
+    /// `keywords` `None`: the keywords stay as they are. With `unchanged_since`, messages
+    /// whose MODSEQ is above it are left alone and returned second (RFC 7162 §3.1.3).
     fn change_flags(
         &mut self,
         uids: &[Uid],
         op: FlagOp,
         flags: Flags,
         keywords: Option<&[&str]>,
-    ) -> Result<Vec<(Uid, Flags)>, Error> {
+        unchanged_since: Option<u64>,
+    ) -> Result<condstore::Conditional, Error> {
         let (held, mut list) = self.lock_for_change()?;
+        let (uids, modified) = self.split_unchanged(uids, unchanged_since)?;
         let letters = match keywords {
             Some(names) => Some(self.keyword_letters(op, names)?),
             None => None,
@@ -319,7 +339,7 @@ impl Mailbox {
         self.seen = None;
         let cur = self.cur();
         let mut result = Vec::with_capacity(uids.len());
-        for &uid in uids {
+        for &uid in &uids {
             let Some(i) = self.position(uid) else {
                 continue;
             };
@@ -344,8 +364,9 @@ impl Mailbox {
                 result.push((uid, new_flags));
             }
         }
+        self.give_modseqs(&result)?;
         self.changed(&held, list)?;
-        Ok(result)
+        Ok((result, modified))
     }
 
     /// Removes these messages from disk (IMAP EXPUNGE, POP3 UPDATE) and from the index.

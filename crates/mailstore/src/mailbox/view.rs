@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use crate::error::Error;
 use crate::filename;
 use crate::flags::{Flags, Info};
+use crate::modseq;
 use crate::uidlist::UidList;
 
 use super::Uid;
@@ -26,6 +27,8 @@ pub struct Message {
     pub rfc822_size: u64,
     /// IMAP INTERNALDATE: the file's mtime (as Dovecot uses it).
     pub internal_date: SystemTime,
+    /// Its mod-sequence (RFC 7162 MODSEQ): raised by every change of its flags.
+    pub modseq: u64,
     /// Current file name in `cur/`.
     pub(crate) file: String,
     /// The parsed info part, with keyword letters and extensions kept for renames.
@@ -87,8 +90,14 @@ impl Changes {
 }
 
 /// Builds the view from the index, reusing entries of `old` whose file is unchanged (no
-/// `stat`); new entries are stat'ed for size and mtime. Runs under the lock.
-pub(crate) fn build(cur: &Path, list: &UidList, old: &[Message]) -> Result<Vec<Message>, Error> {
+/// `stat`); new entries are stat'ed for size and mtime. MODSEQs come from `modseqs`, which
+/// the caller reconciled with `list`. Runs under the lock.
+pub(crate) fn build(
+    cur: &Path,
+    list: &UidList,
+    old: &[Message],
+    modseqs: &modseq::State,
+) -> Result<Vec<Message>, Error> {
     let mut messages = Vec::with_capacity(list.records.len());
     for rec in &list.records {
         let previous = old
@@ -96,11 +105,13 @@ pub(crate) fn build(cur: &Path, list: &UidList, old: &[Message]) -> Result<Vec<M
             .ok()
             .and_then(|i| old.get(i));
         let info = Info::parse(filename::split(&rec.file).1);
+        let modseq = modseqs.get(rec.uid).unwrap_or_else(|| modseqs.highest());
         if let Some(prev) = previous.filter(|p| p.base() == rec.base()) {
             messages.push(Message {
                 flags: info.flags,
                 info,
                 file: rec.file.clone(),
+                modseq,
                 ..prev.clone()
             });
             continue;
@@ -117,6 +128,7 @@ pub(crate) fn build(cur: &Path, list: &UidList, old: &[Message]) -> Result<Vec<M
             size: meta.len(),
             rfc822_size: rec.vsize().unwrap_or(meta.len()),
             internal_date: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            modseq,
             file: rec.file.clone(),
             info,
         });
