@@ -41,6 +41,8 @@ pub enum CommandBody {
         mailbox: String,
         /// EXAMINE.
         read_only: bool,
+        /// The `(CONDSTORE)` select parameter (RFC 7162 §3.1.8): enables CONDSTORE.
+        condstore: bool,
     },
     /// `CREATE` (§6.3.3).
     Create {
@@ -116,6 +118,9 @@ pub enum CommandBody {
         set: SequenceSet,
         /// What to return.
         items: Vec<FetchItem>,
+        /// The `(CHANGEDSINCE n)` modifier (RFC 7162 §3.1.4): only messages whose MODSEQ
+        /// is above `n`, with MODSEQ in each response.
+        changed_since: Option<u64>,
     },
     /// `[UID] STORE set [+-]FLAGS[.SILENT] flags` (§6.4.6).
     Store {
@@ -129,6 +134,9 @@ pub enum CommandBody {
         silent: bool,
         /// The flags.
         flags: Vec<Flag>,
+        /// The `(UNCHANGEDSINCE n)` modifier (RFC 7162 §3.1.3): only messages whose MODSEQ
+        /// is at most `n` (0 is allowed and fails for every message).
+        unchanged_since: Option<u64>,
     },
     /// `[UID] COPY` (`moving: false`) or `[UID] MOVE` (`true`) (§6.4.7, RFC 6851).
     Copy {
@@ -221,6 +229,8 @@ pub enum StatusItem {
     Size,
     /// `DELETED` (RFC 9051 §6.3.11)
     Deleted,
+    /// `HIGHESTMODSEQ` (RFC 7162 §3.1.10)
+    HighestModseq,
 }
 
 impl StatusItem {
@@ -234,6 +244,7 @@ impl StatusItem {
             StatusItem::Unseen => "UNSEEN",
             StatusItem::Size => "SIZE",
             StatusItem::Deleted => "DELETED",
+            StatusItem::HighestModseq => "HIGHESTMODSEQ",
         }
     }
 }
@@ -368,6 +379,8 @@ pub enum FetchItem {
     },
     /// `BINARY.SIZE[part]` (RFC 3516): the decoded size.
     BinarySize(Vec<u32>),
+    /// `MODSEQ` (RFC 7162 §3.1.4.1): the message's mod-sequence.
+    Modseq,
     /// `BODY[section]<partial>` or `BODY.PEEK[...]`.
     Body {
         /// `.PEEK`: do not set \Seen.
@@ -446,6 +459,9 @@ pub enum SearchKey {
     Uid(SequenceSet),
     /// A sequence-number set.
     Seq(SequenceSet),
+    /// `MODSEQ [entry type] n` (RFC 7162 §3.1.5): MODSEQ at least `n`. calm keeps one
+    /// MODSEQ per message, so the optional flag entry name and type are ignored.
+    Modseq(u64),
 }
 
 /// How a date search key compares.

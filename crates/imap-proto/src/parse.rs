@@ -128,6 +128,17 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| "expected a number".to_owned())
     }
 
+    /// RFC 7162 §7 `mod-sequence-value` (1 to 2^63 - 1), or `mod-sequence-valzer` (0 too)
+    /// with `zero`.
+    pub(crate) fn mod_sequence(&mut self, zero: bool) -> Res<u64> {
+        let n = self.number64()?;
+        let least = u64::from(!zero);
+        if n < least || n > i64::MAX as u64 {
+            return Err("mod-sequence out of range".to_owned());
+        }
+        Ok(n)
+    }
+
     fn quoted(&mut self) -> Res<Vec<u8>> {
         self.expect(b'"')?;
         let mut out = Vec::new();
@@ -473,11 +484,22 @@ fn command_body(c: &mut Cursor<'_>) -> Res<CommandBody> {
 
 fn select(c: &mut Cursor<'_>, read_only: bool) -> Res<CommandBody> {
     let mailbox = c.mailbox()?;
-    // RFC 4466 select parameters (e.g. CONDSTORE): accepted and ignored.
+    let mut condstore = false;
+    // RFC 4466 select parameters: CONDSTORE (RFC 7162 §3.1.8) enables CONDSTORE; others are
+    // accepted and ignored.
     if c.eat(b' ') {
+        let start = c.pos;
         skip_parenthesized(c)?;
+        let params = c.input.get(start..c.pos).unwrap_or_default();
+        condstore = params
+            .split(|b| b" ()".contains(b))
+            .any(|word| word.eq_ignore_ascii_case(b"CONDSTORE"));
     }
-    Ok(CommandBody::Select { mailbox, read_only })
+    Ok(CommandBody::Select {
+        mailbox,
+        read_only,
+        condstore,
+    })
 }
 
 /// Skips a balanced parenthesised list of atoms, strings and lists.
@@ -607,6 +629,7 @@ fn status_items(c: &mut Cursor<'_>) -> Res<Vec<StatusItem>> {
             "UNSEEN" => StatusItem::Unseen,
             "SIZE" => StatusItem::Size,
             "DELETED" => StatusItem::Deleted,
+            "HIGHESTMODSEQ" => StatusItem::HighestModseq,
             other => return Err(format!("unknown STATUS item {other}")),
         };
         items.push(item);

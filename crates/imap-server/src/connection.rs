@@ -167,7 +167,7 @@ impl<B: Backend> Connection<B> {
         if self.session.is_some() {
             caps.push_str(
                 " NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS \
-                 SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY",
+                 SPECIAL-USE STATUS=SIZE ESEARCH SEARCHRES BINARY CONDSTORE",
             );
             // RFC 9208: offered to a user who has a limit to report.
             let limit = self.session.as_ref().and_then(Session::storage_limit);

@@ -32,8 +32,18 @@
 //! (a COPY drops such a keyword rather than the message). `$Forwarded` is the Maildir `P`
 //! flag.
 //!
+//! CONDSTORE (RFC 7162 §3.1) over the mailstore's MODSEQs: enabled by `ENABLE CONDSTORE`,
+//! `SELECT`/`EXAMINE (CONDSTORE)` or any command that uses a MODSEQ (the selected mailbox's
+//! `HIGHESTMODSEQ` follows at once); then SELECT sends `OK [HIGHESTMODSEQ n]` and every
+//! unsolicited FETCH and STORE's FETCH (even `.SILENT`) carries `MODSEQ`. FETCH `MODSEQ` and
+//! `(CHANGEDSINCE n)`, STORE `(UNCHANGEDSINCE n)` with `OK [MODIFIED set]` (checked under the
+//! mailbox lock), SEARCH `MODSEQ` with `(MODSEQ n)` in SEARCH and ESEARCH answers, and STATUS
+//! `HIGHESTMODSEQ`. One MODSEQ per message: the flag entry names of SEARCH MODSEQ are
+//! accepted and ignored. A `FETCH ... (CHANGEDSINCE n)` runs on the session's view, like any
+//! FETCH; changes by others follow as unsolicited FETCHes.
+//!
 //! What it deliberately does not do: verify passwords or map users to directories (the
-//! backend does), keep `\Recent`, or CONDSTORE/QRESYNC (the store keeps no MODSEQ).
+//! backend does), keep `\Recent`, or QRESYNC.
 //! A FETCH is sent in chunks of about 256 KiB as it runs, but each message it returns is
 //! read into memory whole (bounded by the APPEND literal limit for messages added by IMAP).
 //!

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use calm_imap_proto::{Command, CommandBody, Flag, SequenceSet};
 use calm_mailstore::{Changes, Error, Flags, Mailbox, Message, Store, Uid};
 
+mod condstore;
 mod mailboxes;
 mod messages;
 mod quota;
@@ -60,6 +61,9 @@ pub(crate) struct Session {
     pub selected: Option<Selected>,
     /// `ENABLE IMAP4rev2` was given (RFC 9051 §6.3.1): UTF-8 names, ESEARCH, no RECENT.
     pub rev2: bool,
+    /// CONDSTORE is enabled (RFC 7162 §3.1): HIGHESTMODSEQ on SELECT, MODSEQ in every
+    /// unsolicited FETCH and in STORE's.
+    pub condstore: bool,
     /// The saved search result (RFC 5182) as ascending UIDs.
     pub saved: Vec<Uid>,
     /// Where a long response sends its output early, in chunks (set by the connection).
@@ -239,6 +243,7 @@ impl Session {
             store,
             selected: None,
             rev2: false,
+            condstore: false,
             saved: Vec::new(),
             sink: None,
             activity: Vec::new(),
@@ -309,7 +314,7 @@ impl Session {
                 return Outcome::Continue;
             }
         };
-        write_changes(out, selected, &changes, before)
+        write_changes(out, selected, &changes, before, self.condstore)
     }
 
     fn dispatch(
@@ -321,27 +326,35 @@ impl Session {
     ) -> Outcome {
         let ok =
             |tagged: &mut Vec<u8>, what: &str| line(tagged, &format!("{tag} OK {what} completed"));
+        if condstore::enables(&body) {
+            // SELECT (CONDSTORE) reports the HIGHESTMODSEQ of the mailbox it selects.
+            let selecting = matches!(body, CommandBody::Select { .. });
+            self.enable_condstore(out, !selecting);
+        }
         match body {
             CommandBody::Noop => ok(tagged, "NOOP"),
             CommandBody::Check => ok(tagged, "CHECK"),
             CommandBody::Enable { capabilities } => {
                 // RFC 5161 §3.1: name only what this command newly enabled.
-                let wants = capabilities.iter().any(|c| c == "IMAP4REV2");
-                if wants && !self.rev2 {
+                let mut enabled = String::from("* ENABLED");
+                if capabilities.iter().any(|c| c == "IMAP4REV2") && !self.rev2 {
                     self.rev2 = true;
-                    line(out, "* ENABLED IMAP4rev2");
-                } else {
-                    line(out, "* ENABLED");
+                    enabled.push_str(" IMAP4rev2");
                 }
+                if capabilities.iter().any(|c| c == "CONDSTORE") && !self.condstore {
+                    self.enable_condstore(out, true);
+                    enabled.push_str(" CONDSTORE");
+                }
+                line(out, &enabled);
                 ok(tagged, "ENABLE");
             }
             CommandBody::Namespace => {
                 line(out, "* NAMESPACE ((\"\" \".\")) NIL NIL");
                 ok(tagged, "NAMESPACE");
             }
-            CommandBody::Select { mailbox, read_only } => {
-                self.select(tag, &mailbox, read_only, out, tagged)
-            }
+            CommandBody::Select {
+                mailbox, read_only, ..
+            } => self.select(tag, &mailbox, read_only, out, tagged),
             CommandBody::Create { .. }
             | CommandBody::Delete { .. }
             | CommandBody::Rename { .. }
@@ -436,6 +449,10 @@ impl Session {
             out,
             &format!("* OK [UIDNEXT {}] Predicted next UID", mailbox.uid_next()),
         );
+        if self.condstore {
+            // RFC 7162 §3.1.2.1.
+            condstore::write_highest(out, &mailbox);
+        }
         let mode = if read_only { "READ-ONLY" } else { "READ-WRITE" };
         let what = if read_only { "EXAMINE" } else { "SELECT" };
         line(tagged, &format!("{tag} OK [{mode}] {what} completed"));
@@ -468,6 +485,7 @@ fn write_changes(
     selected: &Selected,
     changes: &Changes,
     before: usize,
+    condstore: bool,
 ) -> Outcome {
     let mailbox = &selected.mailbox;
     if changes.uid_validity_changed {
@@ -492,6 +510,10 @@ fn write_changes(
         if let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) {
             out.extend_from_slice(format!("* {seq} FETCH (UID {uid} FLAGS ").as_bytes());
             write_flags(out, mailbox, msg);
+            if condstore {
+                // RFC 7162 §3.1: MODSEQ in every unsolicited FETCH once enabled.
+                out.extend_from_slice(format!(" MODSEQ ({})", msg.modseq).as_bytes());
+            }
             out.extend_from_slice(b")\r\n");
         }
     }

@@ -18,10 +18,12 @@ pub(super) fn message_command(c: &mut Cursor<'_>, name: &str, uid: bool) -> Res<
         "FETCH" => {
             let set = c.sequence_set()?;
             c.sp()?;
+            let items = fetch_items(c)?;
             Ok(CommandBody::Fetch {
                 uid,
                 set,
-                items: fetch_items(c)?,
+                items,
+                changed_since: modifier(c, "CHANGEDSINCE", false)?,
             })
         }
         "STORE" => store(c, uid),
@@ -42,6 +44,23 @@ pub(super) fn message_command(c: &mut Cursor<'_>, name: &str, uid: bool) -> Res<
         _ if uid => Err(format!("UID {name} is not a command")),
         _ => Err(format!("unknown command {name}")),
     }
+}
+
+/// RFC 4466 fetch/store modifiers: ` (NAME n)` with the one modifier calm knows for the
+/// command (RFC 7162 §3.1.3, §3.1.4), if present. `zero`: 0 is a valid value.
+fn modifier(c: &mut Cursor<'_>, name: &str, zero: bool) -> Res<Option<u64>> {
+    if c.peek() != Some(b' ') || c.input.get(c.pos + 1) != Some(&b'(') {
+        return Ok(None);
+    }
+    c.pos += 2;
+    let word = c.atom()?;
+    if !word.eq_ignore_ascii_case(name) {
+        return Err(format!("unknown modifier {word}"));
+    }
+    c.sp()?;
+    let value = c.mod_sequence(zero)?;
+    c.expect(b')')?;
+    Ok(Some(value))
 }
 
 fn fetch_items(c: &mut Cursor<'_>) -> Res<Vec<FetchItem>> {
@@ -87,6 +106,7 @@ fn fetch_item(c: &mut Cursor<'_>, macros: bool) -> Res<Vec<FetchItem>> {
         "RFC822" => FetchItem::Rfc822,
         "RFC822.HEADER" => FetchItem::Rfc822Header,
         "RFC822.TEXT" => FetchItem::Rfc822Text,
+        "MODSEQ" => FetchItem::Modseq,
         "BODY" if c.peek() != Some(b'[') => FetchItem::BodyStructure(false),
         "BINARY" | "BINARY.PEEK" | "BINARY.SIZE" => {
             let section = section(c)?;
@@ -181,6 +201,7 @@ fn partial(c: &mut Cursor<'_>) -> Res<Option<(u32, u32)>> {
 
 fn store(c: &mut Cursor<'_>, uid: bool) -> Res<CommandBody> {
     let set = c.sequence_set()?;
+    let unchanged_since = modifier(c, "UNCHANGEDSINCE", true)?;
     c.sp()?;
     let op = if c.eat(b'+') {
         StoreOp::Add
@@ -211,6 +232,7 @@ fn store(c: &mut Cursor<'_>, uid: bool) -> Res<CommandBody> {
         op,
         silent,
         flags,
+        unchanged_since,
     })
 }
 
@@ -340,6 +362,7 @@ fn search_key(c: &mut Cursor<'_>, depth: u32) -> Res<SearchKey> {
             c.sp()?;
             SearchKey::Uid(c.sequence_set()?)
         }
+        "MODSEQ" => modseq_search_key(c)?,
         "NOT" => {
             c.sp()?;
             not(search_key(c, depth + 1)?)
@@ -352,6 +375,27 @@ fn search_key(c: &mut Cursor<'_>, depth: u32) -> Res<SearchKey> {
         }
         date_key => return date_search_key(c, date_key),
     })
+}
+
+/// RFC 7162 §3.1.5: `MODSEQ [entry-name SP entry-type-req] mod-sequence-valzer`.
+fn modseq_search_key(c: &mut Cursor<'_>) -> Res<SearchKey> {
+    c.sp()?;
+    if matches!(c.peek(), Some(b'"' | b'{' | b'~')) {
+        let entry = c.string()?;
+        let flag = entry
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"/flags/"));
+        if !flag || entry.len() == 7 {
+            return Err("MODSEQ entry name must be /flags/<flag>".to_owned());
+        }
+        c.sp()?;
+        let kind = c.atom()?.to_ascii_lowercase();
+        if !matches!(kind.as_str(), "priv" | "shared" | "all") {
+            return Err("MODSEQ entry type must be priv, shared or all".to_owned());
+        }
+        c.sp()?;
+    }
+    Ok(SearchKey::Modseq(c.mod_sequence(true)?))
 }
 
 fn date_search_key(c: &mut Cursor<'_>, name: &str) -> Res<SearchKey> {

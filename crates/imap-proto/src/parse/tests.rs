@@ -34,14 +34,16 @@ fn simple_commands() {
         ok("a select inbox (CONDSTORE)\r\n"),
         CommandBody::Select {
             mailbox: "INBOX".into(),
-            read_only: false
+            read_only: false,
+            condstore: true
         }
     );
     assert_eq!(
         ok("a EXAMINE \"Entw&APw-rfe\"\r\n"),
         CommandBody::Select {
             mailbox: "Entw\u{fc}rfe".into(),
-            read_only: true
+            read_only: true,
+            condstore: false
         }
     );
     assert_eq!(
@@ -79,9 +81,12 @@ fn list_forms() {
 
 #[test]
 fn fetch_items() {
-    let CommandBody::Fetch { uid, set, items } = ok(
+    let CommandBody::Fetch {
+        uid, set, items, ..
+    } = ok(
         "a UID FETCH 1:*,5 (FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)]<0.100> BODY[1.2.MIME] BODY)\r\n",
-    ) else {
+    )
+    else {
         panic!()
     };
     assert!(uid);
@@ -133,7 +138,8 @@ fn store_and_copy() {
             set: SequenceSet(vec![(SeqNum::Value(3), SeqNum::Value(3))]),
             op: StoreOp::Add,
             silent: true,
-            flags: vec![Flag::Seen, Flag::Deleted, Flag::Other("$Junk".into())]
+            flags: vec![Flag::Seen, Flag::Deleted, Flag::Other("$Junk".into())],
+            unchanged_since: None
         }
     );
     assert!(matches!(
@@ -403,4 +409,86 @@ fn malformed_quota_commands_are_refused() {
         assert!(!e.reason.is_empty());
     }
     assert!(bad(many.as_bytes()).reason.contains("too many"));
+}
+
+/// RFC 7162 §3.1: the CONDSTORE syntax, and BAD for what is malformed.
+#[test]
+fn condstore() {
+    let fetch = |s: &str| match ok(s) {
+        CommandBody::Fetch {
+            items,
+            changed_since,
+            ..
+        } => (items, changed_since),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        fetch("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)\r\n"),
+        (vec![FetchItem::Flags], Some(12345))
+    );
+    assert_eq!(
+        fetch("a FETCH 1 modseq (changedsince 9223372036854775807)\r\n"),
+        (vec![FetchItem::Modseq], Some(9_223_372_036_854_775_807))
+    );
+    assert_eq!(fetch("a FETCH 1 (UID MODSEQ)\r\n").1, None);
+    let store = |s: &str| match ok(s) {
+        CommandBody::Store {
+            unchanged_since,
+            op,
+            ..
+        } => (unchanged_since, op),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        store("a STORE 7,5 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)\r\n"),
+        (Some(320_162_338), StoreOp::Add)
+    );
+    assert_eq!(
+        store("a UID STORE 1 (UNCHANGEDSINCE 0) FLAGS \\Seen\r\n"),
+        (Some(0), StoreOp::Replace)
+    );
+    let CommandBody::Search { key, .. } =
+        ok("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338 MODSEQ 0\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        key,
+        SearchKey::And(vec![SearchKey::Modseq(620_162_338), SearchKey::Modseq(0)])
+    );
+    let CommandBody::Status { items, .. } = ok("a STATUS INBOX (HIGHESTMODSEQ UIDNEXT)\r\n") else {
+        panic!()
+    };
+    assert_eq!(items, [StatusItem::HighestModseq, StatusItem::UidNext]);
+    assert!(matches!(
+        ok("a EXAMINE Trash (foo (CONDSTORE) CONDSTORE)\r\n"),
+        CommandBody::Select {
+            condstore: true,
+            read_only: true,
+            ..
+        }
+    ));
+    for malformed in [
+        "a FETCH 1 FLAGS (CHANGEDSINCE 0)\r\n",
+        "a FETCH 1 FLAGS (CHANGEDSINCE 9223372036854775808)\r\n",
+        "a FETCH 1 FLAGS (CHANGEDSINCE 18446744073709551616)\r\n",
+        "a FETCH 1 FLAGS (CHANGEDSINCE)\r\n",
+        "a FETCH 1 FLAGS (CHANGEDSINCE -1)\r\n",
+        "a FETCH 1 FLAGS (CHANGEDSINCE 5\r\n",
+        "a FETCH 1 FLAGS (VANISHED)\r\n",
+        "a FETCH 1 FLAGS (UNCHANGEDSINCE 5)\r\n",
+        "a STORE 1 (UNCHANGEDSINCE 9223372036854775808) +FLAGS \\Seen\r\n",
+        "a STORE 1 (CHANGEDSINCE 5) +FLAGS \\Seen\r\n",
+        "a STORE 1 (UNCHANGEDSINCE 5)+FLAGS \\Seen\r\n",
+        "a SEARCH MODSEQ\r\n",
+        "a SEARCH MODSEQ x\r\n",
+        "a SEARCH MODSEQ \"/flags/\\\\seen\" 5\r\n",
+        "a SEARCH MODSEQ \"/other/x\" all 5\r\n",
+        "a SEARCH MODSEQ \"/flags/\\\\seen\" mine 5\r\n",
+        "a STATUS INBOX (HIGHESTMODSEQS)\r\n",
+    ] {
+        let e = bad(malformed.as_bytes());
+        assert_eq!(e.tag.as_deref(), Some("a"), "{malformed}");
+        assert!(!e.bad_charset, "{malformed}");
+    }
 }

@@ -155,6 +155,7 @@ impl Session {
                         .iter()
                         .filter(|m| m.flags.contains(Flags::TRASHED))
                         .count() as u64,
+                    StatusItem::HighestModseq => mailbox.highest_modseq(),
                 };
                 format!("{} {value}", item.name())
             })

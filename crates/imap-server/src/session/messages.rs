@@ -55,12 +55,23 @@ impl Session {
         let mailbox = &mut selected.mailbox;
         let saved = &mut self.saved;
         match body {
-            CommandBody::Fetch { uid, set, items } => {
-                let uids = resolve(mailbox, &set, uid, saved)?;
+            CommandBody::Fetch {
+                uid,
+                set,
+                items,
+                changed_since,
+            } => {
+                let mut uids = resolve(mailbox, &set, uid, saved)?;
+                if let Some(since) = changed_since {
+                    // RFC 7162 §3.1.4.1: only messages changed since.
+                    uids.retain(|&u| mailbox.get(u).is_some_and(|m| m.modseq > since));
+                }
                 let how = FetchHow {
                     by_uid: uid,
                     read_only,
                     sink: self.sink.as_ref(),
+                    modseq: changed_since.is_some(),
+                    condstore: self.condstore,
                 };
                 fetch(mailbox, &uids, &items, &how, out)
             }
@@ -70,9 +81,17 @@ impl Session {
                 op,
                 silent,
                 flags,
+                unchanged_since,
             } => {
                 let uids = resolve(mailbox, &set, uid, saved)?;
-                store(mailbox, &uids, op, &flags, silent, uid, out)
+                let how = StoreHow {
+                    op,
+                    silent,
+                    by_uid: uid,
+                    unchanged_since,
+                    condstore: self.condstore,
+                };
+                store(mailbox, &uids, &flags, &how, out)
             }
             CommandBody::Search { uid, key, ret } => {
                 let hits = super::search::search(mailbox, &key, saved);
@@ -81,6 +100,7 @@ impl Session {
                     by_uid: uid,
                     ret,
                     rev2: self.rev2,
+                    modseq: super::condstore::has_modseq(&key).then_some(&*mailbox),
                 };
                 esearch.write(&hits, saved, out);
                 Ok(String::new())
@@ -233,6 +253,10 @@ struct FetchHow<'a> {
     read_only: bool,
     /// Where to send output early (see [`SPILL_AT`]).
     sink: Option<&'a tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// CHANGEDSINCE was given: every response carries MODSEQ (RFC 7162 §3.1.4.1).
+    modseq: bool,
+    /// CONDSTORE is enabled: a FETCH that sets \Seen reports the new MODSEQ with FLAGS.
+    condstore: bool,
 }
 
 fn fetch(
@@ -266,10 +290,13 @@ fn fetch(
         } else {
             None
         };
-        let with_flags = flags_changed.contains(&uid) && !items.contains(&FetchItem::Flags);
+        let set_seen = flags_changed.contains(&uid);
+        let with_flags = set_seen && !items.contains(&FetchItem::Flags);
         let shown = Shown {
             msg,
             keywords: mailbox.message_keywords(msg).collect(),
+            modseq: (how.modseq || (how.condstore && set_seen))
+                && !items.contains(&FetchItem::Modseq),
         };
         write_fetch(
             out,
@@ -299,6 +326,8 @@ fn fetch(
 struct Shown<'a> {
     msg: &'a Message,
     keywords: Vec<&'a str>,
+    /// Add MODSEQ, not asked for (CHANGEDSINCE, or \Seen set with CONDSTORE enabled).
+    modseq: bool,
 }
 
 fn write_fetch(
@@ -323,6 +352,9 @@ fn write_fetch(
         let mut f = b"FLAGS ".to_vec();
         write_flag_list(&mut f, msg.flags, &shown.keywords);
         parts.push(f);
+    }
+    if shown.modseq {
+        parts.push(format!("MODSEQ ({})", msg.modseq).into_bytes());
     }
     out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
     out.extend_from_slice(&parts.join(&b' '));
@@ -349,6 +381,8 @@ fn fetch_item(
             write_flag_list(&mut out, msg.flags, &shown.keywords);
         }
         FetchItem::Uid => out.extend_from_slice(format!("UID {}", msg.uid).as_bytes()),
+        // RFC 7162 §3.1.4.1: `MODSEQ (n)`.
+        FetchItem::Modseq => out.extend_from_slice(format!("MODSEQ ({})", msg.modseq).as_bytes()),
         FetchItem::InternalDate => {
             let secs = msg
                 .internal_date
@@ -477,18 +511,27 @@ fn quote_names(names: &[String]) -> String {
     quoted.join(" ")
 }
 
+/// How a STORE runs.
+struct StoreHow {
+    op: StoreOp,
+    silent: bool,
+    by_uid: bool,
+    /// RFC 7162 §3.1.3 UNCHANGEDSINCE.
+    unchanged_since: Option<u64>,
+    /// CONDSTORE is enabled: the FETCH responses carry MODSEQ, even for `.SILENT`.
+    condstore: bool,
+}
+
 fn store(
     mailbox: &mut Mailbox,
     uids: &[Uid],
-    op: StoreOp,
     flags: &[Flag],
-    silent: bool,
-    by_uid: bool,
+    how: &StoreHow,
     out: &mut Vec<u8>,
 ) -> Result<String, Failure> {
     let wanted = to_flags(flags);
     let mut keywords = keywords_of(flags);
-    let op = match op {
+    let op = match how.op {
         StoreOp::Add => FlagOp::Add,
         StoreOp::Remove => FlagOp::Remove,
         StoreOp::Replace => FlagOp::Replace,
@@ -498,29 +541,65 @@ fn store(
         keywords.push("$Forwarded");
     }
     let known = mailbox.keywords().count();
-    let changed = mailbox
-        .store_flags(uids, op, wanted, &keywords)
-        .map_err(Failure::Store)?;
+    let (changed, modified) = match how.unchanged_since {
+        Some(since) => mailbox.store_flags_unchanged_since(uids, op, wanted, &keywords, since),
+        None => mailbox
+            .store_flags(uids, op, wanted, &keywords)
+            .map(|changed| (changed, Vec::new())),
+    }
+    .map_err(Failure::Store)?;
     if mailbox.keywords().count() != known {
         // A new keyword: the client learns the new FLAGS before it sees the keyword set.
         write_flag_lists(out, mailbox, false);
     }
-    if !silent {
+    if !how.silent || how.condstore {
         for (uid, _) in changed {
-            let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) else {
-                continue;
-            };
-            let uid_part = if by_uid {
-                format!("UID {uid} ")
-            } else {
-                String::new()
-            };
-            out.extend_from_slice(format!("* {seq} FETCH ({uid_part}FLAGS ").as_bytes());
-            write_flags(out, mailbox, msg);
-            out.extend_from_slice(b")\r\n");
+            write_stored(out, mailbox, uid, how);
         }
     }
-    Ok(String::new())
+    Ok(modified_code(mailbox, &modified, how.by_uid))
+}
+
+/// The FETCH response for a stored message: FLAGS unless `.SILENT`, MODSEQ once CONDSTORE
+/// is enabled (RFC 7162 §3.1.3 sends `* 5 FETCH (MODSEQ (320162350))` for `.SILENT`).
+fn write_stored(out: &mut Vec<u8>, mailbox: &Mailbox, uid: Uid, how: &StoreHow) {
+    let (Some(seq), Some(msg)) = (mailbox.seq(uid), mailbox.get(uid)) else {
+        return;
+    };
+    let mut parts = Vec::new();
+    if how.by_uid {
+        parts.push(format!("UID {uid}").into_bytes());
+    }
+    if !how.silent {
+        let mut f = b"FLAGS ".to_vec();
+        write_flags(&mut f, mailbox, msg);
+        parts.push(f);
+    }
+    if how.condstore {
+        parts.push(format!("MODSEQ ({})", msg.modseq).into_bytes());
+    }
+    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    out.extend_from_slice(&parts.join(&b' '));
+    out.extend_from_slice(b")\r\n");
+}
+
+/// `[MODIFIED set] ` for the messages UNCHANGEDSINCE left alone (RFC 7162 §3.1.3): UIDs for
+/// UID STORE, else sequence numbers; empty if there are none.
+fn modified_code(mailbox: &Mailbox, modified: &[Uid], by_uid: bool) -> String {
+    let mut numbers: Vec<u32> = if by_uid {
+        modified.to_vec()
+    } else {
+        modified
+            .iter()
+            .filter_map(|&uid| mailbox.seq(uid))
+            .map(|seq| u32::try_from(seq).unwrap_or(u32::MAX))
+            .collect()
+    };
+    if numbers.is_empty() {
+        return String::new();
+    }
+    numbers.sort_unstable();
+    format!("[MODIFIED {}] ", uid_set(&numbers))
 }
 
 /// Where a COPY or MOVE goes.

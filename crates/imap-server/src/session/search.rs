@@ -101,6 +101,9 @@ pub(super) struct Esearch<'a> {
     pub by_uid: bool,
     pub ret: Option<SearchReturn>,
     pub rev2: bool,
+    /// The search used MODSEQ: the response names the highest MODSEQ of the messages it
+    /// returns (RFC 7162 §3.1.5), read from this mailbox.
+    pub modseq: Option<&'a Mailbox>,
 }
 
 impl Esearch<'_> {
@@ -117,6 +120,9 @@ impl Esearch<'_> {
                 let mut text = String::from("* SEARCH");
                 for hit in hits {
                     text.push_str(&format!(" {}", pick(hit)));
+                }
+                if let Some(modseq) = self.highest_of(hits) {
+                    text.push_str(&format!(" (MODSEQ {modseq})"));
                 }
                 return line(out, &text);
             }
@@ -159,7 +165,26 @@ impl Esearch<'_> {
         if ret.count {
             text.push_str(&format!(" COUNT {}", hits.len()));
         }
+        // RFC 7162 §3.1.5: with only MIN and/or MAX, the MODSEQ of the messages returned.
+        let ends: Vec<(u32, Uid)> = [first.filter(|_| ret.min), last.filter(|_| ret.max)]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        let returned = if ret.all || ret.count { hits } else { &ends };
+        if let Some(modseq) = self.highest_of(returned) {
+            text.push_str(&format!(" MODSEQ {modseq}"));
+        }
         line(out, &text);
+    }
+
+    /// The highest MODSEQ of `hits`, if the search used MODSEQ and found something.
+    fn highest_of(&self, hits: &[(u32, Uid)]) -> Option<u64> {
+        let mailbox = self.modseq?;
+        hits.iter()
+            .filter_map(|&(_, uid)| mailbox.get(uid))
+            .map(|m| m.modseq)
+            .max()
     }
 }
 
@@ -169,6 +194,8 @@ fn matches(c: &mut Candidate<'_>, key: &SearchKey) -> bool {
         SearchKey::Or(a, b) => matches(c, a) || matches(c, b),
         SearchKey::Not(k) => !matches(c, k),
         SearchKey::All => true,
+        // RFC 7162 §3.1.5: MODSEQ at least n.
+        SearchKey::Modseq(n) => c.msg.modseq >= *n,
         // calm keeps no \Recent (RFC 9051 drops it): nothing is recent, everything is old.
         SearchKey::Flag(Flag::Recent) | SearchKey::New => false,
         SearchKey::Old => true,

@@ -2,6 +2,7 @@
 //! curl.
 
 mod clients;
+mod condstore;
 mod harness;
 mod hostile;
 mod keywords;

@@ -58,3 +58,8 @@ async fn rename() {
 async fn keywords() {
     run("keywords.txt").await;
 }
+
+#[tokio::test]
+async fn condstore() {
+    run("condstore.txt").await;
+}
