@@ -12,9 +12,11 @@
 //! not take the lock), which is cheap: it holds only what arrived since the last sync.
 //!
 //! Like Dovecot's own `cur/` mtime check, this cannot see a foreign (non-calm) change made
-//! within the file system's timestamp granularity of calm's last change: running another
-//! program on the Maildir at the same time is not supported (see the crate documentation),
-//! and such a change is seen at the next one.
+//! within the file system's timestamp granularity of calm's last change (running another
+//! program on the Maildir at the same time is not supported; see the crate documentation).
+//! So, as Dovecot does, a state recorded while `cur/`'s mtime was younger than [`SETTLE`] is
+//! read from disk once more when the mtime has aged past it: such a change is seen at the
+//! first sync after [`SETTLE`] of quiet, or at the next change.
 
 use std::collections::HashMap;
 use std::fs;
@@ -22,7 +24,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, IoContext};
 use crate::lock::Held;
@@ -35,10 +37,18 @@ pub(crate) type Shared = Arc<Mutex<Option<Known>>>;
 /// Every mailbox some session of this process has open, by directory.
 type Registry = HashMap<PathBuf, Weak<Mutex<Option<Known>>>>;
 
+/// How old `cur/`'s mtime must be for no later change to share its timestamp: well above
+/// the timestamp granularity of the file systems a Maildir lives on (ext4's and XFS's clock
+/// tick, one second at worst). The IMAP server's IDLE poll keeps syncing while a mailbox's
+/// directories are younger than the same 2 seconds.
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+
 /// The index as last synced or changed by this process, with the disk's stamp at that moment.
 #[derive(Debug)]
 pub(crate) struct Known {
     pub stamp: Stamp,
+    /// Read from disk when `cur/`'s mtime was already older than [`SETTLE`].
+    pub settled: bool,
     /// Every record with its current file name in `cur/`.
     pub list: UidList,
     /// The sessions' view of `list`, once one of them built it.
@@ -54,6 +64,13 @@ pub(crate) struct Stamp {
 }
 
 impl Stamp {
+    /// True if `cur/` last changed more than [`SETTLE`] ago.
+    pub fn settled(&self) -> bool {
+        SystemTime::now()
+            .duration_since(self.cur_mtime)
+            .is_ok_and(|age| age > SETTLE)
+    }
+
     /// Reads the stamp; the caller holds the index lock `held`.
     pub fn read(dir: &Path, held: &Held) -> Result<Stamp, Error> {
         let cur = dir.join("cur");
@@ -91,11 +108,12 @@ pub(crate) fn get(shared: &Shared) -> MutexGuard<'_, Option<Known>> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The known index if it is still what is on disk (`now`).
+/// The known index if it is still what is on disk (`now`): the same stamp, and not recorded
+/// while `cur/` was fresh if it has settled since.
 pub(crate) fn valid<'a>(known: &'a mut Option<Known>, now: &Stamp) -> Option<&'a mut UidList> {
     known
         .as_mut()
-        .filter(|k| k.stamp == *now)
+        .filter(|k| k.stamp == *now && (k.settled || !now.settled()))
         .map(|k| &mut k.list)
 }
 
@@ -113,6 +131,7 @@ pub(crate) fn changed(
         let stamp = Stamp::read(dir, held)?;
         *known = Some(Known {
             stamp,
+            settled: false,
             list,
             view: None,
         });

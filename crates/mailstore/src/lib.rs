@@ -12,7 +12,8 @@
 //! - The sessions of one process share what they know of each mailbox's index, and every
 //!   change under the lock bumps a generation number in the lock file: a sync lists `cur/` and
 //!   reads the index only when the generation, `cur/`'s mtime or the index file changed behind
-//!   the process's back (`new/` is always listed).
+//!   the process's back, and once more when `cur/` has been quiet for 2 seconds (a change by
+//!   another program in the same clock tick); `new/` is always listed.
 //! - Flags in the file name's info suffix `:2,DFPRST`, and keywords as Dovecot stores them:
 //!   letters `a`–`z` after the capitals, named in the folder's `dovecot-keywords` file (26 at
 //!   most; compared without regard to case; new ones defined under the lock, the file

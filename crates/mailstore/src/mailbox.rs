@@ -167,7 +167,8 @@ impl Mailbox {
         let keywords = self.reload_keywords()?;
         let now = Stamp::read(&self.dir, &held)?;
         let has_new = scan::has_new(&self.dir)?;
-        if !has_new && self.seen.as_ref() == Some(&now) {
+        let trusted = cache::valid(&mut cache::get(&self.shared), &now).is_some();
+        if !has_new && trusted && self.seen.as_ref() == Some(&now) {
             return Ok(Changes {
                 keywords,
                 ..Changes::default()
@@ -244,6 +245,9 @@ impl Mailbox {
             *known = None;
             let list = scan::sync_locked(&self.dir, &self.hint)?;
             cache::changed(&self.dir, held, known, Some(list))?;
+            if let Some(k) = known.as_mut() {
+                k.settled = k.stamp.settled();
+            }
         }
         known
             .as_mut()

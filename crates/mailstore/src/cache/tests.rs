@@ -32,6 +32,7 @@ fn one_state_per_directory_while_held() {
             cur_mtime: SystemTime::UNIX_EPOCH,
             index: None,
         },
+        settled: false,
         list: list(1),
         view: None,
     });

@@ -204,6 +204,27 @@ fn sessions_of_one_process_share_the_index_instead_of_rescanning() {
 }
 
 #[test]
+fn a_change_hidden_in_the_same_clock_tick_is_seen_once_cur_has_settled() {
+    let f = fixture();
+    f.deliver("1.m.h", b"x");
+    let mut a = f.inbox();
+    let mut b = f.inbox();
+    b.set_flags(&[1], FlagOp::Add, Flags::SEEN).unwrap();
+    // Another program adds a file within the tick of b's change: cur/'s mtime stays.
+    let cur = f.store.root().join("cur");
+    let stamp = fs::metadata(&cur).unwrap().modified().unwrap();
+    fs::write(cur.join("9.stray.h:2,"), b"x").unwrap();
+    fs::File::open(&cur).unwrap().set_modified(stamp).unwrap();
+    assert!(
+        a.sync().unwrap().new.is_empty(),
+        "trusted while cur/ is fresh"
+    );
+    std::thread::sleep(crate::cache::SETTLE + Duration::from_millis(200));
+    assert_eq!(a.sync().unwrap().new, [2], "read again once settled");
+    assert!(a.sync().unwrap().is_empty());
+}
+
+#[test]
 fn sessions_synced_to_one_state_share_one_view_until_one_changes_flags() {
     let f = fixture();
     f.deliver("1.m.h", b"x");
