@@ -79,3 +79,40 @@ fn imap_refuses_a_wrong_password() {
             .any(|e| e["event"] == "auth_failure")
     );
 }
+
+/// CONDSTORE (RFC 7162) as Python's imaplib uses it: ENABLE, FETCH CHANGEDSINCE and STORE
+/// UNCHANGEDSINCE, over the MODSEQs the binary keeps beside the Maildir (issue 5).
+#[test]
+fn condstore_changedsince_and_unchangedsince_with_imaplib() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    for subject in ["one", "two"] {
+        let body = format!("Subject: {subject}\r\n\r\nhi\r\n");
+        c.send_mail("a@example.org", &["bob@example.test"], &body)
+            .unwrap();
+    }
+    setup.wait_for_mail("bob@example.test", 2);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/imaplib_condstore.py"
+    );
+    let port = setup.port("imaps").to_string();
+    let out = Command::new("python3")
+        .args([script, "--port", &port, "--user", "bob@example.test"])
+        .args(["--password", "secret"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("enabled OK [b'CONDSTORE']"), "{text}");
+    assert!(text.contains("modified [b'1']"), "{text}");
+    // The MODSEQs live beside the Maildir's index.
+    let modseq = setup.data().join("mail/example.test/bob/calm-modseq");
+    assert!(modseq.exists(), "{modseq:?}");
+}
