@@ -244,6 +244,7 @@ impl Mailbox {
         if has_new || cache::valid(known, &now).is_none() {
             *known = None;
             let list = scan::sync_locked(&self.dir, &self.hint)?;
+            modseq::rescanned(&self.modseqs);
             cache::changed(&self.dir, held, known, Some(list))?;
             if let Some(k) = known.as_mut() {
                 k.settled = k.stamp.settled();
@@ -268,7 +269,9 @@ impl Mailbox {
         // Under the lock: new messages and changes behind calm's back get their MODSEQs.
         let mut modseqs = modseq::current(&self.modseqs, &self.dir, state.list.uid_validity)?;
         let modseqs = modseqs.get_or_insert_default();
-        modseqs.reconcile(&self.dir, &state.list)?;
+        if modseqs.needs_reconcile(&state.list) {
+            modseqs.reconcile(&self.dir, &state.list)?;
+        }
         let view = Arc::new(view::build(&self.cur(), &state.list, reusable, modseqs)?);
         state.view = Some(view.clone());
         Ok(view)

@@ -65,6 +65,9 @@ pub(crate) struct State {
     rewrite: bool,
     /// (inode, size, mtime, mtime_nsec) after the last read or write; `None` if missing.
     stamp: Option<(u64, u64, i64, i64)>,
+    /// The next UID and record count of the index last reconciled with; `None` after a
+    /// read or a rescan of the directory (see [`State::needs_reconcile`]).
+    reconciled: Option<(u32, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +152,15 @@ impl State {
         self.entries.get(&uid).is_some_and(|e| *e.info == *info)
     }
 
+    /// False if `list` can hold no change without a MODSEQ: it was reconciled with, and has
+    /// the same next UID and number of messages (no append, no expunge since; calm's own flag
+    /// changes get theirs when made), and no rescan of the directory (which may have found
+    /// renames behind calm's back) came since. Spares a walk over every message after each
+    /// STORE.
+    pub fn needs_reconcile(&self, list: &UidList) -> bool {
+        self.rewrite || self.reconciled != Some((list.next_uid, list.records.len()))
+    }
+
     /// Gives the next MODSEQ to new messages, to messages whose file name changed since their
     /// MODSEQ was given, and (raising HIGHESTMODSEQ) to the messages gone from `list`.
     pub fn reconcile(&mut self, dir: &Path, list: &UidList) -> Result<(), Error> {
@@ -165,10 +177,11 @@ impl State {
             .copied()
             .filter(|uid| list.records.binary_search_by_key(uid, |r| r.uid).is_err())
             .collect();
-        if changed.is_empty() && gone.is_empty() && !self.rewrite {
-            return Ok(());
+        if !changed.is_empty() || !gone.is_empty() || self.rewrite {
+            self.record(dir, &changed, &gone)?;
         }
-        self.record(dir, &changed, &gone).map(drop)
+        self.reconciled = Some((list.next_uid, list.records.len()));
+        Ok(())
     }
 
     /// Gives the next MODSEQ to these messages (UID, new info suffix) and returns it.
@@ -221,6 +234,13 @@ impl State {
         self.lines = self.entries.len();
         self.rewrite = false;
         Ok(())
+    }
+}
+
+/// Records that the directory was rescanned: the next view reconciles every message.
+pub(crate) fn rescanned(shared: &Shared) {
+    if let Some(state) = shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        state.reconciled = None;
     }
 }
 

@@ -127,3 +127,28 @@ fn many_changes_compact_the_file() {
     assert!(lines < 300, "{lines} lines");
     assert_eq!(state(dir, 7).get(1), Some(s.highest()));
 }
+
+#[test]
+fn a_view_after_calms_own_flag_change_skips_the_walk_but_not_after_a_rescan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let shared = for_dir(dir);
+    let mut guard = current(&shared, dir, 7).unwrap();
+    let s = guard.as_mut().unwrap();
+    let two = list(7, &[(1, "a:2,"), (2, "b:2,")]);
+    assert!(s.needs_reconcile(&two), "never reconciled");
+    s.reconcile(dir, &two).unwrap();
+    s.assign(dir, &[(1, "2,S")]).unwrap();
+    assert!(!s.needs_reconcile(&list(7, &[(1, "a:2,S"), (2, "b:2,")])));
+    assert!(s.needs_reconcile(&list(7, &[(1, "a:2,S")])), "expunged");
+    assert!(s.needs_reconcile(&list(7, &[(1, "a:2,S"), (2, "b:2,"), (3, "c:2,")])));
+    drop(guard);
+    rescanned(&shared);
+    assert!(
+        current(&shared, dir, 7)
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .needs_reconcile(&two)
+    );
+}
