@@ -205,18 +205,26 @@ async fn curl_can_scrape_it() {
         scan_interval: Duration::from_millis(50),
     };
     tokio::spawn(serve_with(listener, Metrics::new(), options));
-    let out = tokio::process::Command::new("curl")
-        .args(["-sS", "--fail", "-D", "-", "--max-time", "10"])
-        .arg(format!("http://{addr}/metrics"))
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    // The queue gauges appear after the first queue scan, which a loaded machine may delay.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let out = tokio::process::Command::new("curl")
+            .args(["-sS", "--fail", "-D", "-", "--max-time", "10"])
+            .arg(format!("http://{addr}/metrics"))
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        if text.contains("calm_queue_age_seconds") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(
         text.to_ascii_lowercase()
             .contains("content-type: application/openmetrics-text")
