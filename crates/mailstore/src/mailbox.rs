@@ -371,8 +371,9 @@ impl Mailbox {
                 result.push((uid, new_flags));
             }
         }
-        self.give_modseqs(&result)?;
         self.changed(&held, list)?;
+        // Still under the lock: no other session builds a view before the values are given.
+        self.give_modseqs(&result)?;
         Ok((result, modified))
     }
 

@@ -44,6 +44,9 @@ use crate::uidlist::UidList;
 /// The file's name in the mailbox directory (not dot-prefixed: it would look like a folder).
 pub(crate) const FILE: &str = "calm-modseq";
 
+/// A stamp no file has: the state must be read again.
+const FORGOTTEN: (u64, u64, i64, i64) = (u64::MAX, u64::MAX, i64::MIN, i64::MIN);
+
 /// RFC 7162 §7: `mod-sequence-value` is at most 2^63 - 1.
 pub(crate) const MAX: u64 = i64::MAX as u64;
 
@@ -189,7 +192,23 @@ impl State {
         self.record(dir, changed, &[])
     }
 
+    /// Gives the next MODSEQ to `changed` and drops `gone`, on disk and here. If the file
+    /// cannot be written (a full disk), the state is forgotten, so the next use reads the
+    /// file again: no value that is not on disk is ever shown.
     fn record(&mut self, dir: &Path, changed: &[(u32, &str)], gone: &[u32]) -> Result<u64, Error> {
+        let written = self.record_unchecked(dir, changed, gone);
+        if written.is_err() {
+            self.stamp = Some(FORGOTTEN);
+        }
+        written
+    }
+
+    fn record_unchecked(
+        &mut self,
+        dir: &Path,
+        changed: &[(u32, &str)],
+        gone: &[u32],
+    ) -> Result<u64, Error> {
         let modseq = self.highest.saturating_add(1).min(MAX);
         let mut text = String::new();
         for &(uid, info) in changed {

@@ -152,3 +152,25 @@ fn a_view_after_calms_own_flag_change_skips_the_walk_but_not_after_a_rescan() {
             .needs_reconcile(&two)
     );
 }
+
+#[test]
+fn a_failed_write_forgets_what_it_could_not_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let shared = for_dir(dir);
+    let mut guard = current(&shared, dir, 7).unwrap();
+    let s = guard.as_mut().unwrap();
+    s.reconcile(dir, &list(7, &[(1, "a:2,")])).unwrap();
+    let stored = s.get(1);
+    // A directory in the file's place stands for a disk that refuses the write.
+    fs::remove_file(dir.join(FILE)).unwrap();
+    fs::create_dir(dir.join(FILE)).unwrap();
+    assert!(s.assign(dir, &[(1, "2,S")]).is_err());
+    assert_eq!(s.stamp, Some(FORGOTTEN), "matches no file: read again");
+    drop(guard);
+    fs::remove_dir(dir.join(FILE)).unwrap();
+    let guard = current(&shared, dir, 7).unwrap();
+    let again = guard.as_ref().unwrap();
+    assert_eq!(again.get(1), None, "read again: the file is gone");
+    assert!(again.highest() > stored.unwrap());
+}
