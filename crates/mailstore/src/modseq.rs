@@ -25,9 +25,13 @@
 //! at a value derived from the current time in microseconds, larger than any value handed
 //! out before (values grow by one per change, far slower than the clock), so no client is
 //! told "unchanged" about a change it has not seen. A file of another UIDVALIDITY starts at
-//! 1 (RFC 7162 §3.1: clients drop their MODSEQs with the UIDs). Appends are not fsynced: a
-//! power failure may lose the last lines, and changes after them until the next rewrite
-//! (the loss of flag renames in `cur/` by the same failure is the common case and harmless).
+//! 1 (RFC 7162 §3.1: clients drop their MODSEQs with the UIDs).
+//!
+//! Appends are not fsynced (a STORE would wait for the disk): a power failure may lose the
+//! last lines. So the first time a process reads a mailbox's file, HIGHESTMODSEQ is raised in
+//! memory to the clock in microseconds (and never falls below that while the process runs):
+//! a message whose line was lost differs from what the file says, and gets a value above
+//! anything shown before the failure, as does every later change.
 
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
@@ -117,6 +121,7 @@ impl State {
     /// rewritten (see the module documentation for the starting values).
     fn load(dir: &Path, uid_validity: u32) -> Result<State, Error> {
         let path = dir.join(FILE);
+        let floor = floor(dir);
         let stamp = file_stamp(dir)?;
         let text = match fs::read(&path) {
             Ok(bytes) => String::from_utf8(bytes).ok(),
@@ -125,7 +130,10 @@ impl State {
         };
         let parsed = text.as_deref().and_then(parse);
         let mut state = match parsed {
-            Some(state) if state.uid_validity == uid_validity => state,
+            Some(mut state) if state.uid_validity == uid_validity => {
+                state.highest = state.highest.max(floor);
+                state
+            }
             Some(_) => State::default(),
             None => State {
                 highest: now_micros(),
@@ -338,6 +346,16 @@ fn file_stamp(dir: &Path) -> Result<Option<(u64, u64, i64, i64)>, Error> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(&path, e)),
     }
+}
+
+/// The least HIGHESTMODSEQ of `dir` in this process: the clock in microseconds when the
+/// process first read the file. Appends are not fsynced, so after a power failure the file
+/// may lack values clients were shown; the next value given is above this floor, hence above
+/// any of them. Costs clients one needless resynchronisation per mailbox per restart.
+fn floor(dir: &Path) -> u64 {
+    static FLOORS: LazyLock<Mutex<HashMap<PathBuf, u64>>> = LazyLock::new(Mutex::default);
+    let mut floors = FLOORS.lock().unwrap_or_else(|e| e.into_inner());
+    *floors.entry(dir.to_path_buf()).or_insert_with(now_micros)
 }
 
 /// The starting value of a rebuilt file: the time in microseconds (about 2^51 today).

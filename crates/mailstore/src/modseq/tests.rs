@@ -174,3 +174,20 @@ fn a_failed_write_forgets_what_it_could_not_store() {
     assert_eq!(again.get(1), None, "read again: the file is gone");
     assert!(again.highest() > stored.unwrap());
 }
+
+#[test]
+fn the_first_read_in_a_process_starts_above_the_clock_and_later_reads_keep_the_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // As a power failure may leave it: the last lines lost.
+    fs::write(dir.join(FILE), "calm-modseq 1 V7 H5\n1 5 :2,\n").unwrap();
+    let before = now_micros();
+    let mut s = state(dir, 7);
+    assert_eq!(s.get(1), Some(5));
+    assert!(s.highest() >= before);
+    s.reconcile(dir, &list(7, &[(1, "a:2,S")])).unwrap();
+    let changed = s.get(1).unwrap();
+    assert!(changed > before);
+    let again = state(dir, 7);
+    assert_eq!((again.get(1), again.highest()), (Some(changed), changed));
+}
