@@ -18,7 +18,8 @@
 //! (ESEARCH, SEARCHRES), FETCH (BODY sections, BINARY, ENVELOPE, BODYSTRUCTURE), STORE, COPY
 //! (COPYUID), MOVE, their UID forms, IDLE (changes by others are polled every second), and
 //! GETQUOTA, GETQUOTAROOT and SETQUOTA (RFC 9208; SETQUOTA is refused, limits are the
-//! operator's, and QUOTA is advertised to users who have one).
+//! operator's, and QUOTA is advertised to users who have one; APPEND and COPY past the limit
+//! answer `NO [OVERQUOTA]`).
 //! Both IMAP4rev1 and IMAP4rev2 are offered; `ENABLE IMAP4rev2` switches to UTF-8 mailbox
 //! names and ESEARCH answers and drops RECENT.
 //!

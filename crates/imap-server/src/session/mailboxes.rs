@@ -197,6 +197,9 @@ impl Session {
         if message.is_empty() {
             return line(tagged, &format!("{tag} NO Empty message"));
         }
+        if super::quota::over_quota(&self.quota, message.len() as u64) {
+            return line(tagged, &format!("{tag} NO [OVERQUOTA] Quota exceeded"));
+        }
         let date = date.map(|secs| match u64::try_from(secs) {
             Ok(secs) => SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
             Err(_) => SystemTime::UNIX_EPOCH,

@@ -112,6 +112,17 @@ impl Session {
                 moving,
             } => {
                 let uids = resolve(mailbox, &set, uid, saved)?;
+                if !moving {
+                    let octets: u64 = mailbox
+                        .messages()
+                        .iter()
+                        .filter(|m| uids.binary_search(&m.uid).is_ok())
+                        .map(|m| m.size)
+                        .sum();
+                    if super::quota::over_quota(&self.quota, octets) {
+                        return Err(Failure::No("[OVERQUOTA] Quota exceeded".to_owned()));
+                    }
+                }
                 let how = Transfer {
                     dest: &dest,
                     moving,

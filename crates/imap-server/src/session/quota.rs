@@ -40,6 +40,15 @@ impl<B: Backend> Quota for UserQuota<B> {
     }
 }
 
+/// Whether adding `octets` would take the user over their limit: APPEND and COPY answer
+/// `NO [OVERQUOTA]` (RFC 9208 §4.3), as delivery answers 452 at RCPT. MOVE adds nothing.
+pub(super) fn over_quota(quota: &Option<Box<dyn Quota>>, octets: u64) -> bool {
+    quota.as_ref().is_some_and(|q| {
+        q.limit()
+            .is_some_and(|limit| q.used().saturating_add(octets) > limit)
+    })
+}
+
 impl Session {
     /// The user's storage limit in octets, if there is one to report.
     pub(crate) fn storage_limit(&self) -> Option<u64> {

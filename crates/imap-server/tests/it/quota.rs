@@ -106,3 +106,41 @@ async fn hostile_quota_commands_get_bad_and_the_session_goes_on() {
     let r = c.command("m GETQUOTA \"\"").await;
     assert_eq!(r[0], "* QUOTA \"\" (STORAGE 0 1024)");
 }
+
+#[tokio::test]
+async fn append_and_copy_over_the_limit_are_refused_and_move_is_not() {
+    let server = start().await;
+    let mut c = server.bob().await;
+    // Bob's limit is 1 MiB; 900 KiB are in use.
+    server.deliver("bob@example.test", &[&[b'x'; 900 * 1024]]);
+    c.command("a CREATE Archive").await;
+    c.send(b"b APPEND Archive {204800+}\r\n").await;
+    c.send(&[b'y'; 204_800]).await;
+    c.send(b"\r\n").await;
+    let r = c.until_tagged("b").await;
+    assert_eq!(
+        r.last().unwrap(),
+        "b NO [OVERQUOTA] Quota exceeded",
+        "{r:?}"
+    );
+    c.send(b"c APPEND Archive {1024+}\r\n").await;
+    c.send(&[b'z'; 1024]).await;
+    c.send(b"\r\n").await;
+    let r = c.until_tagged("c").await;
+    assert!(
+        r.last().unwrap().starts_with("c OK"),
+        "a small one still fits: {r:?}"
+    );
+    c.command("d SELECT INBOX").await;
+    let r = c.command("e COPY 1 Archive").await;
+    assert_eq!(
+        r.last().unwrap(),
+        "e NO [OVERQUOTA] Quota exceeded",
+        "{r:?}"
+    );
+    // MOVE takes no more space than before.
+    let r = c.command("f MOVE 1 Archive").await;
+    assert!(r.last().unwrap().starts_with("f OK"), "{r:?}");
+    let r = c.command("g STATUS Archive (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS \"Archive\" (MESSAGES 2)");
+}
