@@ -38,6 +38,9 @@ pub struct CalmBackend {
     quota_bytes: u64,
     mail_base: std::path::PathBuf,
     reports: SpamReports,
+    /// The folder the data stage filed each session's current message in, until `enqueue`
+    /// takes it (keyed by the session id).
+    folders: std::sync::Mutex<std::collections::HashMap<u64, String>>,
 }
 
 impl CalmBackend {
@@ -53,6 +56,7 @@ impl CalmBackend {
         let reports = SpamReports::new(config, data.content.clone(), events.clone());
         CalmBackend {
             reports,
+            folders: Default::default(),
             directory,
             gate,
             routes,
@@ -299,6 +303,12 @@ impl Backend for CalmBackend {
         if s.auth_user.is_some() {
             self.sign(msg);
         }
+        let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+        match result.folder {
+            Some(folder) => folders.insert(s.id, folder),
+            None => folders.remove(&s.id),
+        };
+        drop(folders);
         match result.quarantine {
             Some(rule) => self.quarantine(s, msg, &rule, analysis.as_ref()),
             None => Ok(DataOutcome::Enqueue),
@@ -307,6 +317,10 @@ impl Backend for CalmBackend {
 
     fn disconnect(&self, s: &SessionInfo) {
         self.gate.disconnect(s);
+        self.folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&s.id);
     }
 
     async fn authenticate(&self, user: &str, password: &str) -> Option<String> {
@@ -325,7 +339,12 @@ impl Backend for CalmBackend {
             .map(directory_key)
             .filter(|k| !self.reports.is_report_address(k))
             .collect();
-        let envelope = Envelope::new(msg.id.as_str().to_string(), from, rcpts);
+        let mut envelope = Envelope::new(msg.id.as_str().to_string(), from, rcpts);
+        envelope.folder = self
+            .folders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&msg.session.id);
         self.spool
             .enqueue(envelope, msg.data)
             .await

@@ -88,6 +88,8 @@ pub struct DataResult {
     pub headers: String,
     /// `rule (file:line)` when a rule asked for quarantine.
     pub quarantine: Option<String>,
+    /// The mailbox a `tag` rule filed the message in (local copies go there, not INBOX).
+    pub folder: Option<String>,
 }
 
 /// Per-connection policy state. A connection keeps the policies it started with, so a reload
@@ -540,6 +542,7 @@ impl Gate {
         Ok(DataResult {
             headers,
             quarantine,
+            folder: conn.session.folder().map(str::to_owned),
         })
     }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use calm_accounts::{Resolution, Target};
-use calm_queue::{Route, Router};
+use calm_queue::{Envelope, Route, Router};
 
 use crate::accounts::LiveDirectory;
 use crate::outbound::{Cutover, RouteTable};
@@ -38,6 +38,29 @@ impl Router for DirectoryRouter {
                 reason: e.to_string(),
             }],
         }
+    }
+
+    /// Local copies of a message a policy rule filed (`folder = "Junk"`) go to that folder of
+    /// each mailbox, created if missing. If the folder cannot be made, INBOX: never lost.
+    fn route_envelope(&self, rcpt: &str, envelope: &Envelope) -> Vec<Route> {
+        let routes = self.route(rcpt);
+        let Some(folder) = &envelope.folder else {
+            return routes;
+        };
+        routes
+            .into_iter()
+            .map(|route| match route {
+                Route::Mailbox { user, dir } => {
+                    let filed = calm_mailstore::Store::open(&dir)
+                        .and_then(|store| store.delivery_dir(folder));
+                    Route::Mailbox {
+                        dir: filed.unwrap_or(dir),
+                        user,
+                    }
+                }
+                other => other,
+            })
+            .collect()
     }
 }
 

@@ -177,6 +177,19 @@ impl Store {
         MaildropLock::take(&self.root)
     }
 
+    /// The directory delivery writes a mailbox's new mail to, creating (and subscribing) the
+    /// mailbox first if it does not exist; INBOX is the root. For delivery into folders (a
+    /// policy filing spam in `Junk`), which must not open and sync the mailbox.
+    pub fn delivery_dir(&self, name: &str) -> Result<PathBuf, Error> {
+        let normal = names::normalize(name)?;
+        let dir = self.dir_of(&normal)?;
+        if normal != INBOX && !dir.join("cur").is_dir() {
+            self.create_dirs(&dir)?;
+            self.subscribe(&normal)?;
+        }
+        Ok(dir)
+    }
+
     /// Creates a mailbox. Missing parents are not created (Maildir++ has no directories for
     /// them; they list as `\NoSelect` parents in IMAP, as with Dovecot).
     pub fn create(&self, name: &str) -> Result<(), Error> {

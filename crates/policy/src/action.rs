@@ -14,10 +14,11 @@ pub(crate) enum Action {
     Reject(ReplyTemplate),
     /// Refuse with a 4xx reply; stop.
     Defer(ReplyTemplate),
-    /// Add score points and/or a header; go on.
+    /// Add score points and/or a header, and/or file the message in a folder; go on.
     Tag {
         score: f64,
         header: Option<Template>,
+        folder: Option<String>,
     },
     /// Accept, but file the message into quarantine; stop.
     Quarantine,
@@ -163,6 +164,7 @@ pub(crate) fn parse_action(text: &str) -> Result<Action, String> {
         "tag" => no_args(Action::Tag {
             score: 0.0,
             header: None,
+            folder: None,
         }),
         "reject" => ReplyTemplate::parse(rest, 5, 554, "Rejected by policy rule {rule}", true)
             .map(Action::Reject),

@@ -323,28 +323,40 @@ impl Loader<'_> {
         Some(action)
     }
 
-    /// Fills in `score` and `header` of a `tag`, and refuses them on other actions.
+    /// Fills in `score`, `header` and `folder` of a `tag`, and refuses them on other actions.
     fn tag_fields(&mut self, r: &RawRule, action: &mut Action) {
         let name = r.name.get_ref();
-        let Action::Tag { score, header } = action else {
+        let Action::Tag {
+            score,
+            header,
+            folder,
+        } = action
+        else {
             if let Some(s) = r
                 .score
                 .as_ref()
                 .map(|s| s.span())
                 .or(r.header.as_ref().map(|h| h.span()))
+                .or(r.folder.as_ref().map(|f| f.span()))
             {
                 self.problem(
                     s,
-                    format!("rule `{name}`: `score` and `header` belong to `tag` rules"),
+                    format!("rule `{name}`: `score`, `header` and `folder` belong to `tag` rules"),
                 );
             }
             return;
         };
-        if r.score.is_none() && r.header.is_none() {
+        if r.score.is_none() && r.header.is_none() && r.folder.is_none() {
             self.problem(
                 r.action.span(),
-                format!("rule `{name}`: `tag` needs a `score`, a `header` or both"),
+                format!("rule `{name}`: `tag` needs a `score`, a `header` or a `folder`"),
             );
+        }
+        if let Some(f) = &r.folder {
+            match folder_problem(f.get_ref()) {
+                None => *folder = Some(f.get_ref().clone()),
+                Some(m) => self.problem(f.span(), format!("rule `{name}`: {m}")),
+            }
         }
         if let Some(s) = &r.score {
             if s.get_ref().is_finite() && s.get_ref().abs() <= MAX_SCORE {
@@ -409,6 +421,21 @@ impl Loader<'_> {
 }
 
 /// `Name: value`, with a valid field name (RFC 5322 §3.6.8) and no control characters.
+/// Why `name` cannot be a mailbox to file into (a plain folder name, as IMAP shows it).
+fn folder_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 100 {
+        return Some("`folder` needs a mailbox name of 1 to 100 characters".into());
+    }
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Some("`folder = \"INBOX\"` is where mail goes anyway".into());
+    }
+    let bad = |c: char| c.is_control() || matches!(c, '/' | '\\' | '*' | '%');
+    if name.chars().any(bad) || name.starts_with('.') || name.contains("..") {
+        return Some(format!("`folder = {name:?}`: not a mailbox name"));
+    }
+    None
+}
+
 fn parse_header(text: &str) -> Result<Template, String> {
     let Some((name, value)) = text.split_once(':') else {
         return Err(format!("header `{text}` needs the form `Name: value`"));

@@ -233,13 +233,18 @@ impl Policy {
         let name = rule.meta.name();
         let (stage, meta) = (rule.stage, rule.meta.clone());
         let verdict = match &rule.action {
-            Action::Tag { score, header } => {
+            Action::Tag {
+                score,
+                header,
+                folder,
+            } => {
                 let header = header.as_ref().map(|h| h.render(facts, name));
                 env.score += score;
                 let tag = Tag {
                     rule: meta.clone(),
                     score: *score,
                     header: header.clone(),
+                    folder: folder.clone(),
                 };
                 tags.push(tag);
                 session.record(Applied::Tag {
@@ -247,6 +252,7 @@ impl Policy {
                     rule: meta,
                     score: *score,
                     header,
+                    folder: folder.clone(),
                 });
                 return None;
             }

@@ -20,6 +20,8 @@ pub enum Applied {
         score: f64,
         /// Header field added, `Name: value`.
         header: Option<String>,
+        /// Mailbox to file the message in.
+        folder: Option<String>,
     },
     /// An `accept`, `quarantine`, `continue` or access-map `OK`/`HOLD` rule fired.
     Rule {
@@ -95,6 +97,17 @@ impl Session {
                 verdict: "quarantine",
                 ..
             } => Some(rule),
+            _ => None,
+        })
+    }
+
+    /// The mailbox the last `tag` rule with a `folder` asked for: where local copies of the
+    /// message go instead of INBOX.
+    pub fn folder(&self) -> Option<&str> {
+        self.applied.iter().rev().find_map(|a| match a {
+            Applied::Tag {
+                folder: Some(f), ..
+            } => Some(f.as_str()),
             _ => None,
         })
     }

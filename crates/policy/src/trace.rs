@@ -135,6 +135,8 @@ pub struct Tag {
     pub score: f64,
     /// The header field to add (`Name: value`), if any.
     pub header: Option<String>,
+    /// The mailbox to file the message in instead of INBOX, if any.
+    pub folder: Option<String>,
 }
 
 /// What happened to one rule.

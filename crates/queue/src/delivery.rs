@@ -143,7 +143,7 @@ impl Deliverer {
             let mut plan = JobPlan::default();
             let mut users = HashSet::new();
             for rcpt in &job.envelope.rcpt_to {
-                for route in self.router.route(rcpt) {
+                for route in self.router.route_envelope(rcpt, &job.envelope) {
                     match route {
                         Route::Mailbox { user, dir } => {
                             if users.insert(user.clone()) {

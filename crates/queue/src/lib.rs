@@ -59,6 +59,10 @@ pub struct Envelope {
     pub rcpt_to: Vec<String>,
     /// Unix time of acceptance.
     pub received_at: u64,
+    /// The mailbox local copies go to instead of INBOX (a policy `tag` rule's `folder`, e.g.
+    /// `Junk`); absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
 }
 
 impl Envelope {
@@ -69,6 +73,7 @@ impl Envelope {
             mail_from,
             rcpt_to,
             received_at: unix_now(),
+            folder: None,
         }
     }
 }
@@ -97,6 +102,13 @@ pub enum Route {
 pub trait Router: Send + Sync {
     /// The routes of one envelope recipient (aliases may give several).
     fn route(&self, rcpt: &str) -> Vec<Route>;
+
+    /// The routes of one recipient of this envelope: by default [`Router::route`]; a router
+    /// that knows folders puts local copies into `envelope.folder`.
+    fn route_envelope(&self, rcpt: &str, envelope: &Envelope) -> Vec<Route> {
+        let _ = envelope;
+        self.route(rcpt)
+    }
 }
 
 /// What the spool reports, for the event log.

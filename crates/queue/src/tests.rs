@@ -88,6 +88,7 @@ fn envelope(id: &str, rcpts: &[&str]) -> Envelope {
         mail_from: "a@remote".into(),
         rcpt_to,
         received_at: 1_000,
+        folder: None,
     }
 }
 
@@ -310,4 +311,18 @@ fn spool_error_classifies_no_space() {
         SpoolError::Io(_)
     ));
     let _ = Path::new("");
+}
+
+#[test]
+fn envelopes_without_a_folder_read_as_before() {
+    // A journal record written before `folder` existed must still decode (or recovery would
+    // take it for a torn tail).
+    let old = r#"{"id":"Q1","mail_from":"a@remote","rcpt_to":["b@example.test"],"received_at":7}"#;
+    let e: Envelope = serde_json::from_str(old).unwrap();
+    assert_eq!(e.folder, None);
+    assert!(!serde_json::to_string(&e).unwrap().contains("folder"));
+    let mut filed = e.clone();
+    filed.folder = Some("Junk".into());
+    let text = serde_json::to_string(&filed).unwrap();
+    assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap(), filed);
 }

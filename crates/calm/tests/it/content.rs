@@ -495,7 +495,8 @@ fn training_with_the_cli_reaches_the_running_server_without_a_restart() {
     let spam = spam.replace("\r\n", "\n").replace('\n', "\r\n");
     c.send_mail("a@example.org", &["bob@example.test"], &spam)
         .unwrap();
-    let files = setup.wait_for_mail("bob@example.test", 1);
+    // Scored spam by the classifier and the rules: filed in Junk by the built-in policy.
+    let files = setup.wait_for_mail_in("bob@example.test", "Junk", 1);
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(
         text.contains(" BAYES_9"),
@@ -542,8 +543,11 @@ fn a_users_own_classifier_scores_mail_to_that_user_only() {
     for rcpt in ["bob@example.test", "ann@example.test"] {
         c.send_mail("a@example.org", &[rcpt], &spam).unwrap();
     }
-    let bob = std::fs::read_to_string(&setup.wait_for_mail("bob@example.test", 1)[0]).unwrap();
-    let ann = std::fs::read_to_string(&setup.wait_for_mail("ann@example.test", 1)[0]).unwrap();
+    // Both score as spam (6.3 points of rules alone): the built-in policy files them in Junk.
+    let bob =
+        std::fs::read_to_string(&setup.wait_for_mail_in("bob@example.test", "Junk", 1)[0]).unwrap();
+    let ann =
+        std::fs::read_to_string(&setup.wait_for_mail_in("ann@example.test", "Junk", 1)[0]).unwrap();
     assert!(bob.contains(" BAYES_9"), "{bob}");
     assert!(!ann.contains(" BAYES_"), "{ann}");
 }
@@ -716,4 +720,50 @@ fn gtube_and_spam_are_tagged_and_quarantined_per_thresholds() {
         "{out}"
     );
     assert_eq!(setup.mailbox_files("bob@example.test").len(), 1);
+}
+
+#[test]
+fn tagged_spam_is_filed_in_junk_and_moving_it_out_reports_a_false_positive() {
+    let setup = Setup::new();
+    let _server = setup.start();
+    let prize = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policy/messages/spam-prize.eml"
+    ))
+    .unwrap()
+    .replace("\r\n", "\n")
+    .replace('\n', "\r\n");
+    let (mut c, _) = Smtp::connect(setup.mx());
+    c.cmd("EHLO client.example.org");
+    c.send_mail("a@example.org", &["bob@example.test"], &prize)
+        .unwrap();
+    c.send_mail(
+        "a@example.org",
+        &["bob@example.test"],
+        "Subject: minutes\r\n\r\nThe minutes of Tuesday's meeting.\r\n",
+    )
+    .unwrap();
+    // The built-in spam-tag rule (8.3 points here) files it in Junk; the ham stays in INBOX.
+    let junk = setup.wait_for_mail_in("bob@example.test", "Junk", 1);
+    let text = std::fs::read_to_string(&junk[0]).unwrap();
+    assert!(text.contains("X-Spam-Flag: YES"), "{text}");
+    let inbox = setup.wait_for_mail("bob@example.test", 1);
+    assert!(
+        std::fs::read_to_string(&inbox[0])
+            .unwrap()
+            .contains("Subject: minutes")
+    );
+    // Bob disagrees: moving it out of Junk is a false positive, recorded with its cause.
+    imap_move(&setup, "Junk", "INBOX");
+    let events = setup.wait_for_event("false_positive");
+    let fp = events
+        .iter()
+        .find(|e| e["event"] == "false_positive")
+        .unwrap();
+    assert_eq!(fp["source"], "imap");
+    assert!(
+        fp["root_cause"].as_str().is_some_and(|c| c != "none"),
+        "{fp}"
+    );
+    assert_eq!(setup.mailbox_files("bob@example.test").len(), 2);
 }

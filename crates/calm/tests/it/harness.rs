@@ -200,8 +200,16 @@ dns_timeout_secs = 1
 
     /// Files in `new/` and `cur/` of a user's Maildir.
     pub fn mailbox_files(&self, user: &str) -> Vec<PathBuf> {
+        self.folder_files(user, "INBOX")
+    }
+
+    /// The messages in one of the user's folders (`INBOX`, `Junk`, ...).
+    pub fn folder_files(&self, user: &str, folder: &str) -> Vec<PathBuf> {
         let (local, domain) = user.split_once('@').unwrap();
-        let root = self.data().join("mail").join(domain).join(local);
+        let mut root = self.data().join("mail").join(domain).join(local);
+        if folder != "INBOX" {
+            root = root.join(format!(".{folder}"));
+        }
         let mut files = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(root.join(sub)) {
@@ -211,13 +219,18 @@ dns_timeout_secs = 1
         files
     }
 
-    /// Waits until the user's mailbox holds `n` messages (or panics after 20 s).
+    /// Waits until the user's INBOX holds `n` messages (or panics after 20 s).
     pub fn wait_for_mail(&self, user: &str, n: usize) -> Vec<PathBuf> {
+        self.wait_for_mail_in(user, "INBOX", n)
+    }
+
+    /// Waits until one of the user's folders holds `n` messages (or panics after 20 s).
+    pub fn wait_for_mail_in(&self, user: &str, folder: &str, n: usize) -> Vec<PathBuf> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let files = self.mailbox_files(user);
+            let files = self.folder_files(user, folder);
             if files.len() >= n || Instant::now() > deadline {
-                assert_eq!(files.len(), n, "mailbox of {user}");
+                assert_eq!(files.len(), n, "{folder} of {user}");
                 return files;
             }
             std::thread::sleep(Duration::from_millis(20));

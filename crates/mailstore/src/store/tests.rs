@@ -327,3 +327,24 @@ fn subscriptions_follow_a_renamed_mailbox_and_its_children() {
     let subscribed = store.subscriptions().unwrap();
     assert!(subscribed.contains(&"INBOX".to_owned()) && !subscribed.contains(&"Old".to_owned()));
 }
+
+#[test]
+fn delivery_dir_creates_and_subscribes_a_missing_folder() {
+    let (_tmp, store) = store();
+    assert_eq!(store.delivery_dir("INBOX").unwrap(), store.root());
+    assert_eq!(
+        store.delivery_dir("Junk").unwrap(),
+        store.root().join(".Junk")
+    );
+    let dir = store.delivery_dir("Newsletters").unwrap();
+    assert_eq!(dir, store.root().join(".Newsletters"));
+    assert!(dir.join("new").is_dir() && dir.join("maildirfolder").is_file());
+    assert!(names(&store).contains(&"Newsletters".to_string()));
+    assert!(
+        store
+            .subscriptions()
+            .unwrap()
+            .contains(&"Newsletters".to_string())
+    );
+    assert!(store.delivery_dir("../x").is_err());
+}

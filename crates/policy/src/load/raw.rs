@@ -77,6 +77,7 @@ pub(crate) struct RawRule {
     pub(crate) action: Spanned<String>,
     pub(crate) score: Option<Spanned<f64>>,
     pub(crate) header: Option<Spanned<String>>,
+    pub(crate) folder: Option<Spanned<String>>,
     /// Free text for the reader; not used by the engine.
     #[allow(dead_code)]
     pub(crate) description: Option<String>,

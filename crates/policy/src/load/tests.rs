@@ -119,9 +119,29 @@ fn names_are_checked() {
 fn tag_fields_belong_to_tag() {
     let e = load_error("[[rcpt]]\nname = \"r\"\naction = \"tag\"\n", &[]);
     assert!(
-        e.contains("`tag` needs a `score`, a `header` or both"),
+        e.contains("`tag` needs a `score`, a `header` or a `folder`"),
         "{e}"
     );
+    for (folder, why) in [
+        ("\"\"", "1 to 100 characters"),
+        ("\"INBOX\"", "where mail goes anyway"),
+        ("\"../x\"", "not a mailbox name"),
+        ("\"a/b\"", "not a mailbox name"),
+    ] {
+        let e = load_error(
+            &format!("[[data]]\nname = \"r\"\naction = \"tag\"\nfolder = {folder}\n"),
+            &[],
+        );
+        assert!(
+            e.starts_with("/etc/calm/policy.toml:4:") && e.contains(why),
+            "{e}"
+        );
+    }
+    let e = load_error(
+        "[[data]]\nname = \"r\"\naction = \"accept\"\nfolder = \"Junk\"\n",
+        &[],
+    );
+    assert!(e.contains("belong to `tag`"), "{e}");
     let e = load_error(
         "[[rcpt]]\nname = \"r\"\naction = \"accept\"\nscore = 1.0\n",
         &[],

@@ -222,3 +222,23 @@ fn verdicts_compare_by_word_and_codes() {
     assert!(Verdict::Pass.same_as(&Verdict::Pass));
     assert!(!Verdict::Pass.same_as(&Verdict::Accept));
 }
+
+#[test]
+fn the_last_tag_with_a_folder_files_the_message() {
+    let p = policy(
+        "[[data]]\nname = \"bulk\"\naction = \"tag\"\nfolder = \"Newsletters\"\n\
+         [[data]]\nname = \"junk\"\nif = \"spam_score >= 5\"\naction = \"tag\"\nscore = 3.0\nfolder = \"Junk\"\n",
+    );
+    let mut s = Session::new();
+    let limiter = p.new_limiter();
+    let mut f = facts("192.0.2.1");
+    f.spam_score = Some(1.0);
+    let d = p.evaluate(Stage::Data, &f, &mut s, &limiter, NOW);
+    assert_eq!(d.tags[0].folder.as_deref(), Some("Newsletters"));
+    assert_eq!(s.folder(), Some("Newsletters"));
+    let mut s = Session::new();
+    f.spam_score = Some(6.0);
+    p.evaluate(Stage::Data, &f, &mut s, &limiter, NOW);
+    assert_eq!(s.folder(), Some("Junk"));
+    assert_eq!(Session::new().folder(), None);
+}
