@@ -38,9 +38,6 @@ pub struct CalmBackend {
     quota_bytes: u64,
     mail_base: std::path::PathBuf,
     reports: SpamReports,
-    /// The folder the data stage filed each session's current message in, until `enqueue`
-    /// takes it (keyed by the session id).
-    folders: std::sync::Mutex<std::collections::HashMap<u64, String>>,
 }
 
 impl CalmBackend {
@@ -56,7 +53,6 @@ impl CalmBackend {
         let reports = SpamReports::new(config, data.content.clone(), events.clone());
         CalmBackend {
             reports,
-            folders: Default::default(),
             directory,
             gate,
             routes,
@@ -303,12 +299,7 @@ impl Backend for CalmBackend {
         if s.auth_user.is_some() {
             self.sign(msg);
         }
-        let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
-        match result.folder {
-            Some(folder) => folders.insert(s.id, folder),
-            None => folders.remove(&s.id),
-        };
-        drop(folders);
+        msg.folder = result.folder;
         match result.quarantine {
             Some(rule) => self.quarantine(s, msg, &rule, analysis.as_ref()),
             None => Ok(DataOutcome::Enqueue),
@@ -317,10 +308,6 @@ impl Backend for CalmBackend {
 
     fn disconnect(&self, s: &SessionInfo) {
         self.gate.disconnect(s);
-        self.folders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&s.id);
     }
 
     async fn authenticate(&self, user: &str, password: &str) -> Option<String> {
@@ -340,11 +327,7 @@ impl Backend for CalmBackend {
             .filter(|k| !self.reports.is_report_address(k))
             .collect();
         let mut envelope = Envelope::new(msg.id.as_str().to_string(), from, rcpts);
-        envelope.folder = self
-            .folders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&msg.session.id);
+        envelope.folder = msg.folder;
         self.spool
             .enqueue(envelope, msg.data)
             .await

@@ -46,6 +46,9 @@ pub struct IncomingMessage {
     pub smtputf8: bool,
     /// `MAIL FROM … BODY=8BITMIME` was given (RFC 6152).
     pub body_8bit: bool,
+    /// The mailbox folder local copies go to instead of INBOX: set by the backend's
+    /// `check_data` (a policy decision), read by its `enqueue`. `None` from the server.
+    pub folder: Option<String>,
 }
 
 /// What to do with a message the data stage accepted.

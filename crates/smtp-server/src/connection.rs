@@ -328,6 +328,7 @@ impl<B: Backend> Connection<B> {
             data,
             smtputf8,
             body_8bit: envelope.params.body == Some(BodyType::EightBitMime),
+            folder: None,
         };
         let outcome = match self.shared.backend.check_data(&self.info, &mut msg).await {
             Ok(outcome) => outcome,
