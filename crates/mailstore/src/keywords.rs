@@ -9,9 +9,9 @@
 //! fsync, rename, fsync of the directory). A 27th keyword cannot be stored in a Maildir:
 //! [`Error::TooManyKeywords`].
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::error::{Error, IoContext};
@@ -88,15 +88,7 @@ impl Keywords {
 
     /// Replaces `dir`'s file with these keywords, durably. The caller holds the index lock.
     pub fn store(&self, dir: &Path) -> Result<(), Error> {
-        let path = dir.join(FILE);
-        // Not dot-prefixed: a `.name` in the INBOX directory would look like a folder.
-        let tmp = dir.join(format!("calm-keywords.tmp.{}", std::process::id()));
-        let written =
-            write_synced(&tmp, self.serialize().as_bytes()).and_then(|()| fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io(&path, e));
-        }
+        crate::files::replace(dir, FILE, self.serialize().as_bytes())?;
         File::open(dir).and_then(|d| d.sync_all()).at(dir)
     }
 
@@ -181,17 +173,6 @@ impl Keywords {
         self.put(index, name);
         char::from_u32(u32::from('a') + u32::try_from(index).ok()?)
     }
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@
 mod cache;
 mod error;
 mod filename;
+mod files;
 mod flags;
 mod keywords;
 mod lock;

@@ -34,14 +34,14 @@
 //! anything shown before the failure, as does every later change.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::fs::{self};
+use std::io::{self};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, IoContext};
+use crate::error::Error;
 use crate::filename;
 use crate::uidlist::UidList;
 
@@ -251,13 +251,7 @@ impl State {
                 text.push_str(&format!("{uid} {} :{}\n", e.modseq, e.info));
             }
         }
-        let path = dir.join(FILE);
-        let tmp = dir.join(format!("calm-modseq.tmp.{}", std::process::id()));
-        let written = write_synced(&tmp, text.as_bytes()).and_then(|()| fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io(&path, e));
-        }
+        crate::files::replace(dir, FILE, text.as_bytes())?;
         self.lines = self.entries.len();
         self.rewrite = false;
         Ok(())
@@ -307,36 +301,10 @@ fn value(text: &str) -> Option<u64> {
     text.parse().ok().filter(|v| (1..=MAX).contains(v))
 }
 
-/// Appends `text` to the file; false (nothing written) if it is missing, empty or torn.
+/// Appends `text` to the file (not fsynced: see the module's note on crashes); false, with
+/// nothing written, if it is missing, empty or torn.
 fn append(dir: &Path, text: &str) -> Result<bool, Error> {
-    let path = dir.join(FILE);
-    let mut file = match OpenOptions::new().read(true).append(true).open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let len = file.metadata().at(&path)?.len();
-    let mut last = [0u8; 1];
-    if len == 0 || file.read_exact_at(&mut last, len - 1).is_err() || last != *b"\n" {
-        return Ok(false);
-    }
-    if let Err(e) = file.write_all(text.as_bytes()) {
-        // Cut off a partial write, so the next reader sees the file as it was.
-        let _ = file.set_len(len);
-        return Err(Error::io(&path, e));
-    }
-    Ok(true)
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    crate::files::append_if_intact(&dir.join(FILE), text.as_bytes(), false)
 }
 
 fn file_stamp(dir: &Path) -> Result<Option<(u64, u64, i64, i64)>, Error> {

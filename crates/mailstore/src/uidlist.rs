@@ -19,9 +19,8 @@
 //! (Dovecot's reader does the same). An append never follows a line without its newline.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io::{self};
 use std::path::Path;
 
 use crate::error::{Error, IoContext};
@@ -203,30 +202,11 @@ fn push_record(out: &mut String, rec: &Record) {
 /// caller holds the mailbox lock. False, with nothing written, if the file is missing, empty
 /// or does not end with a newline (a torn write): the caller replaces it whole instead.
 pub(crate) fn append(dir: &Path, records: &[Record]) -> Result<bool, Error> {
-    let path = dir.join(FILE);
-    let mut file = match OpenOptions::new().read(true).append(true).open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let len = file.metadata().at(&path)?.len();
-    let mut last = [0u8; 1];
-    if len == 0 || file.read_exact_at(&mut last, len - 1).is_err() || last != *b"\n" {
-        return Ok(false);
-    }
     let mut text = String::new();
     for rec in records {
         push_record(&mut text, rec);
     }
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|()| file.sync_data());
-    if let Err(e) = written {
-        // Cut off a partial write, so the next reader sees the file as it was.
-        let _ = file.set_len(len);
-        return Err(Error::io(&path, e));
-    }
-    Ok(true)
+    crate::files::append_if_intact(&dir.join(FILE), text.as_bytes(), true)
 }
 
 /// Replaces the index atomically and durably. The caller holds the mailbox lock.
@@ -238,27 +218,7 @@ pub(crate) fn store(dir: &Path, list: &UidList) -> Result<(), Error> {
 /// Replaces the index atomically (the new file is fsynced before the rename), leaving the
 /// directory for the caller to fsync. The caller holds the mailbox lock.
 pub(crate) fn replace(dir: &Path, list: &UidList) -> Result<(), Error> {
-    let path = dir.join(FILE);
-    // Not dot-prefixed: a `.name` in the INBOX directory would look like a folder.
-    let tmp = dir.join(format!("calm-uidlist.tmp.{}", std::process::id()));
-    let written =
-        write_synced(&tmp, serialize(list).as_bytes()).and_then(|()| fs::rename(&tmp, &path));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(&path, e));
-    }
-    Ok(())
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    crate::files::replace(dir, FILE, serialize(list).as_bytes())
 }
 
 #[cfg(test)]

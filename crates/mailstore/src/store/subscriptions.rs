@@ -3,9 +3,8 @@
 //! escaping `\x01`, TAB, CR and LF as `\x01` + `1`/`t`/`r`/`n`. calm keeps the version it
 //! finds (version 1 for a new file), so Dovecot reads what calm writes and vice versa.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
+use std::io::{self};
 
 use super::{Store, names};
 use crate::error::{Error, IoContext};
@@ -81,15 +80,7 @@ impl Store {
             text.push_str(&encode_line(name, v2));
             text.push('\n');
         }
-        let path = self.root.join(FILE);
-        let tmp = self
-            .root
-            .join(format!("calm-subscriptions.tmp.{}", std::process::id()));
-        let written = write_synced(&tmp, text.as_bytes()).and_then(|()| fs::rename(&tmp, &path));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(Error::io(&path, e));
-        }
+        crate::files::replace(&self.root, FILE, text.as_bytes())?;
         File::open(&self.root)
             .and_then(|d| d.sync_all())
             .at(&self.root)
@@ -178,15 +169,4 @@ fn tab_unescape(level: &str) -> Option<String> {
         });
     }
     Some(out)
-}
-
-fn write_synced(path: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
