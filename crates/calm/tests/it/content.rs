@@ -11,10 +11,15 @@ const GTUBE_FILE: &str = concat!(
     "/../../policy/messages/gtube.eml"
 );
 
-fn gtube_body() -> String {
-    let text = std::fs::read_to_string(GTUBE_FILE).unwrap();
-    // CRLF line ends, as SMTP wants them.
+/// A message of `policy/messages/`, with CRLF line ends as SMTP wants them.
+fn shipped_message(name: &str) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policy/messages/");
+    let text = std::fs::read_to_string(format!("{dir}{name}")).unwrap();
     text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+fn gtube_body() -> String {
+    shipped_message("gtube.eml")
 }
 
 #[test]
@@ -63,8 +68,7 @@ action = "quarantine"
 
 #[test]
 fn quarantined_mail_waits_for_release() {
-    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
-    std::fs::write(setup.dir.path().join("policy.toml"), QUARANTINE_POLICY).unwrap();
+    let setup = Setup::with_policy(QUARANTINE_POLICY);
     let cfg = setup.config();
     let _server = setup.start();
     let (mut c, _) = Smtp::connect(setup.mx());
@@ -682,17 +686,10 @@ action = "quarantine"
 
 #[test]
 fn gtube_and_spam_are_tagged_and_quarantined_per_thresholds() {
-    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
-    std::fs::write(setup.dir.path().join("policy.toml"), THRESHOLD_POLICY).unwrap();
+    let setup = Setup::with_policy(THRESHOLD_POLICY);
     let cfg = setup.config();
     let _server = setup.start();
-    let prize = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../policy/messages/spam-prize.eml"
-    ))
-    .unwrap()
-    .replace("\r\n", "\n")
-    .replace('\n', "\r\n");
+    let prize = shipped_message("spam-prize.eml");
     // Between the thresholds (8.3 points): delivered, tagged for the Junk filter.
     let text = setup.deliver_to_bob(&prize);
     assert!(
@@ -726,13 +723,7 @@ fn gtube_and_spam_are_tagged_and_quarantined_per_thresholds() {
 fn tagged_spam_is_filed_in_junk_and_moving_it_out_reports_a_false_positive() {
     let setup = Setup::new();
     let _server = setup.start();
-    let prize = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../policy/messages/spam-prize.eml"
-    ))
-    .unwrap()
-    .replace("\r\n", "\n")
-    .replace('\n', "\r\n");
+    let prize = shipped_message("spam-prize.eml");
     let (mut c, _) = Smtp::connect(setup.mx());
     c.cmd("EHLO client.example.org");
     c.send_mail("a@example.org", &["bob@example.test"], &prize)

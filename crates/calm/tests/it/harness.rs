@@ -84,6 +84,13 @@ impl Setup {
         Self::build_with_outbound(lan, server_extra, "", extra)
     }
 
+    /// Like `new`, with `policy_text` as the policy file (`policy.toml` beside the config).
+    pub fn with_policy(policy_text: &str) -> Setup {
+        let setup = Self::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
+        std::fs::write(setup.dir.path().join("policy.toml"), policy_text).unwrap();
+        setup
+    }
+
     /// Like `build`, with more keys for the `[outbound]` section.
     pub fn build_with_outbound(
         lan: &str,

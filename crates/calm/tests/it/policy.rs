@@ -74,8 +74,7 @@ header = "X-Calm-Test: seen by the data stage"
 
 #[test]
 fn live_rules_decide_and_are_explained() {
-    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
-    std::fs::write(setup.dir.path().join("policy.toml"), POLICY).unwrap();
+    let setup = Setup::with_policy(POLICY);
     let _server = setup.start();
     let (mut c, _) = Smtp::connect(setup.mx());
     let r = c.cmd("EHLO workstation");
@@ -225,8 +224,7 @@ action = "accept"
 
 #[test]
 fn dns_block_lists_are_looked_up_through_the_resolver() {
-    let setup = Setup::build("127.0.0.2/32", "", "[policy]\nfile = \"policy.toml\"\n");
-    std::fs::write(setup.dir.path().join("policy.toml"), LISTED).unwrap();
+    let setup = Setup::with_policy(LISTED);
     let _server = setup.start();
     let text = setup.deliver_to_bob("Subject: bl\r\n\r\nx\r\n");
     assert!(
